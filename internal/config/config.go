@@ -1,0 +1,241 @@
+// Package config holds the server configuration: one struct whose field tags
+// are the user documentation for the YAML file keys, the MOAT_* environment
+// variables and the command-line flags. Precedence, lowest first:
+// built-in defaults, the YAML file (--config / MOAT_CONFIG), environment, flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Server is the configuration of `moat serve`.
+//
+// Each field's tags name its YAML key, environment variable and flag; `doc`
+// is the one-line help shown by --help and in docs/config.md.
+type Server struct {
+	Data        string        `yaml:"data" env:"MOAT_DATA" flag:"data" doc:"data directory: metadata DB, JetStream files, TLS material, master key"`
+	Listen      string        `yaml:"listen" env:"MOAT_LISTEN" flag:"listen" doc:"HTTP(S) listen address"`
+	Namespace   string        `yaml:"namespace" env:"MOAT_NAMESPACE" flag:"namespace" doc:"namespace host name that SAS tokens are scoped to (sr host)"`
+	NoTLS       bool          `yaml:"noTLS" env:"MOAT_NO_TLS" flag:"no-tls" doc:"serve plain HTTP (loopback testing only)"`
+	TLSCert     string        `yaml:"tlsCert" env:"MOAT_TLS_CERT" flag:"tls-cert" doc:"PEM certificate file (default: self-signed DATA/tls/cert.pem)"`
+	TLSKey      string        `yaml:"tlsKey" env:"MOAT_TLS_KEY" flag:"tls-key" doc:"PEM private key file (default: DATA/tls/key.pem)"`
+	NATS        string        `yaml:"nats" env:"MOAT_NATS" flag:"nats" doc:"external NATS URL (default: embedded JetStream under DATA/jetstream)"`
+	DB          string        `yaml:"db" env:"MOAT_DB" flag:"db" doc:"metadata database URL: postgres://... (default: SQLite at DATA/moat.db)"`
+	SyncAlways  bool          `yaml:"syncAlways" env:"MOAT_SYNC_ALWAYS" flag:"sync-always" doc:"embedded JetStream: fsync every write (survives power loss; slower)"`
+	MaxBody     int           `yaml:"maxRequestBytes" env:"MOAT_MAX_REQUEST_BYTES" flag:"max-request-bytes" doc:"largest accepted send request body, bytes (after decompression)"`
+	ClockSkew   time.Duration `yaml:"clockSkew" env:"MOAT_CLOCK_SKEW" flag:"clock-skew" doc:"allowance for client clocks when checking SAS token expiry"`
+	ReadMaxWait time.Duration `yaml:"readMaxWait" env:"MOAT_READ_MAX_WAIT" flag:"read-max-wait" doc:"longest long-poll a read request may ask for"`
+	Drain       time.Duration `yaml:"shutdownTimeout" env:"MOAT_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" doc:"how long SIGTERM waits for in-flight requests"`
+	LogLevel    string        `yaml:"logLevel" env:"MOAT_LOG_LEVEL" flag:"log-level" doc:"debug, info, warn or error"`
+	LogFormat   string        `yaml:"logFormat" env:"MOAT_LOG_FORMAT" flag:"log-format" doc:"text or json"`
+}
+
+// Defaults returns the built-in configuration.
+func Defaults() Server {
+	return Server{
+		Data:        "./moat-data",
+		Listen:      ":8443",
+		Namespace:   "localhost",
+		MaxBody:     1 << 20,
+		ClockSkew:   30 * time.Second,
+		ReadMaxWait: 60 * time.Second,
+		Drain:       30 * time.Second,
+		LogLevel:    "info",
+		LogFormat:   "text",
+	}
+}
+
+// Field describes one configuration setting, for docs and --help.
+type Field struct {
+	YAML, Env, Flag, Doc, Type string
+	Default                    string
+}
+
+// Fields lists every setting of Server with its default.
+func Fields() []Field {
+	d := reflect.ValueOf(Defaults())
+	t := d.Type()
+	out := make([]Field, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		out = append(out, Field{
+			YAML: f.Tag.Get("yaml"), Env: f.Tag.Get("env"), Flag: f.Tag.Get("flag"),
+			Doc: f.Tag.Get("doc"), Type: f.Type.String(), Default: format(d.Field(i)),
+		})
+	}
+	return out
+}
+
+// RegisterFlags defines one flag per setting on fs, with defaults shown.
+func RegisterFlags(fs *pflag.FlagSet) {
+	for _, f := range Fields() {
+		switch f.Type {
+		case "bool":
+			fs.Bool(f.Flag, f.Default == "true", f.Doc)
+		default:
+			fs.String(f.Flag, f.Default, f.Doc+" ("+f.Env+")")
+		}
+	}
+	fs.String("config", "", "YAML configuration file (MOAT_CONFIG)")
+}
+
+// Load builds the configuration from defaults, the YAML file named by the
+// --config flag or MOAT_CONFIG, the environment (getenv) and the flags that
+// were set explicitly on fs.
+func Load(fs *pflag.FlagSet, getenv func(string) string) (Server, error) {
+	cfg := Defaults()
+	path := getenv("MOAT_CONFIG")
+	if fs != nil {
+		if f := fs.Lookup("config"); f != nil && f.Changed {
+			path = f.Value.String()
+		}
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeYAML(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	v := reflect.ValueOf(&cfg).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag
+		if s := getenv(tag.Get("env")); s != "" {
+			if err := set(v.Field(i), s); err != nil {
+				return cfg, fmt.Errorf("config: %s: %w", tag.Get("env"), err)
+			}
+		}
+		if fs == nil {
+			continue
+		}
+		if f := fs.Lookup(tag.Get("flag")); f != nil && f.Changed {
+			if err := set(v.Field(i), f.Value.String()); err != nil {
+				return cfg, fmt.Errorf("config: --%s: %w", f.Name, err)
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// decodeYAML is strict: unknown keys are errors with their line, so a typo
+// never silently falls back to a default.
+func decodeYAML(data []byte, cfg *Server) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: top level must be a mapping", m.Line)
+	}
+	v := reflect.ValueOf(cfg).Elem()
+	byKey := map[string]reflect.Value{}
+	for i := range v.NumField() {
+		byKey[v.Type().Field(i).Tag.Get("yaml")] = v.Field(i)
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, val := m.Content[i], m.Content[i+1]
+		field, ok := byKey[k.Value]
+		if !ok {
+			return fmt.Errorf("line %d: unknown key %q", k.Line, k.Value)
+		}
+		if val.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: %s must be a scalar", val.Line, k.Value)
+		}
+		if err := set(field, val.Value); err != nil {
+			return fmt.Errorf("line %d: %s: %w", val.Line, k.Value, err)
+		}
+	}
+	return nil
+}
+
+func set(f reflect.Value, s string) error {
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+		f.SetBool(b)
+	case reflect.Int64: // time.Duration
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("want a duration like 30s, got %q", s)
+		}
+		f.SetInt(int64(d))
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("want an integer, got %q", s)
+		}
+		f.SetInt(int64(n))
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Type())
+	}
+	return nil
+}
+
+func format(v reflect.Value) string {
+	if d, ok := v.Interface().(time.Duration); ok {
+		return d.String()
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// Validate checks the settings that can be checked without touching the system.
+func (c Server) Validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("data must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	if c.Namespace == "" || strings.ContainsAny(c.Namespace, "/:@ ") {
+		errs = append(errs, fmt.Errorf("namespace %q must be a bare host name", c.Namespace))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tlsCert and tlsKey go together"))
+	}
+	if c.MaxBody < 1024 || c.MaxBody > 256<<20 {
+		errs = append(errs, fmt.Errorf("maxRequestBytes %d out of range [1024, 268435456]", c.MaxBody))
+	}
+	if c.ClockSkew < 0 || c.ClockSkew > time.Hour {
+		errs = append(errs, fmt.Errorf("clockSkew %s out of range [0, 1h]", c.ClockSkew))
+	}
+	if c.ReadMaxWait < 0 || c.Drain < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("logFormat %q: want text or json", c.LogFormat))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}

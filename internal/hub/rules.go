@@ -1,0 +1,256 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/moatsec/moat/internal/apierr"
+	"github.com/moatsec/moat/internal/secret"
+	"github.com/moatsec/moat/internal/store"
+)
+
+// RootRuleName is the namespace rule created on first start.
+const RootRuleName = "RootManageSharedAccessKey"
+
+// RuleKeys is an authorization rule with its keys in plain text, as returned
+// to an operator holding Manage.
+type RuleKeys struct {
+	Hub          string    `json:"hub,omitempty"`
+	Name         string    `json:"name"`
+	Rights       []string  `json:"rights"`
+	PrimaryKey   string    `json:"primaryKey,omitempty"`
+	SecondaryKey string    `json:"secondaryKey,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// CanonicalRights validates rights and returns them de-duplicated in the
+// order Manage, Send, Listen.
+func CanonicalRights(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, apierr.BadRequest("invalid_rights", "rights must name at least one of Manage, Send, Listen")
+	}
+	var out []string
+	for _, r := range []Right{Manage, Send, Listen} {
+		if slices.Contains(in, string(r)) {
+			out = append(out, string(r))
+		}
+	}
+	for _, r := range in {
+		if r != string(Manage) && r != string(Send) && r != string(Listen) {
+			return nil, apierr.BadRequest("invalid_rights", "unknown right %q: want Manage, Send or Listen", trunc(r))
+		}
+	}
+	return out, nil
+}
+
+func (c *Core) ruleScope(hub string) (string, error) {
+	if hub == "" {
+		return "", nil
+	}
+	h, err := CanonicalHub(hub)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := c.lookupHub(h); !ok {
+		return "", apierr.NotFound("hub_not_found", "hub %q does not exist", h)
+	}
+	return h, nil
+}
+
+// PutRule creates a rule with fresh keys, or updates the rights of an
+// existing one (its keys are kept). hub "" is the namespace scope.
+func (c *Core) PutRule(ctx context.Context, hub, name string, rights []string) (RuleKeys, bool, error) {
+	hub, err := c.ruleScope(hub)
+	if err != nil {
+		return RuleKeys{}, false, err
+	}
+	if err := ValidRuleName(name); err != nil {
+		return RuleKeys{}, false, err
+	}
+	rights, err = CanonicalRights(rights)
+	if err != nil {
+		return RuleKeys{}, false, err
+	}
+	r, err := c.store.GetRule(ctx, hub, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		r = store.Rule{Hub: hub, Name: name,
+			PrimaryKey:   c.box.Seal([]byte(secret.NewKey()), sealAD(hub, name, "primary")),
+			SecondaryKey: c.box.Seal([]byte(secret.NewKey()), sealAD(hub, name, "secondary"))}
+	case err != nil:
+		return RuleKeys{}, false, fmt.Errorf("hub: %w", err)
+	default:
+		if hub == "" && slices.Contains(r.Rights, string(Manage)) && !slices.Contains(rights, string(Manage)) {
+			if err := c.keepOneManageRule(ctx, name); err != nil {
+				return RuleKeys{}, false, err
+			}
+		}
+	}
+	r.Rights = rights
+	created, err := c.store.PutRule(ctx, r)
+	if err != nil {
+		return RuleKeys{}, false, mapStoreErr(err)
+	}
+	if err := c.rulesChanged(ctx); err != nil {
+		return RuleKeys{}, false, err
+	}
+	rk, err := c.GetRule(ctx, hub, name, true)
+	return rk, created, err
+}
+
+// GetRule returns a rule, with its keys when withKeys is set.
+func (c *Core) GetRule(ctx context.Context, hub, name string, withKeys bool) (RuleKeys, error) {
+	hub, err := c.ruleScope(hub)
+	if err != nil {
+		return RuleKeys{}, err
+	}
+	r, err := c.store.GetRule(ctx, hub, name)
+	if err != nil {
+		return RuleKeys{}, mapStoreErr(err)
+	}
+	return c.ruleKeys(r, withKeys)
+}
+
+func (c *Core) ruleKeys(r store.Rule, withKeys bool) (RuleKeys, error) {
+	rk := RuleKeys{Hub: r.Hub, Name: r.Name, Rights: r.Rights, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if withKeys {
+		e, err := c.openRule(r)
+		if err != nil {
+			return RuleKeys{}, err
+		}
+		rk.PrimaryKey, rk.SecondaryKey = e.primary, e.secondary
+	}
+	return rk, nil
+}
+
+// ListRules lists the rules of a scope, without keys.
+func (c *Core) ListRules(ctx context.Context, hub string) ([]RuleKeys, error) {
+	hub, err := c.ruleScope(hub)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := c.store.ListRules(ctx, hub)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	out := make([]RuleKeys, 0, len(rules))
+	for _, r := range rules {
+		rk, _ := c.ruleKeys(r, false)
+		out = append(out, rk)
+	}
+	return out, nil
+}
+
+// KeyType names one of a rule's two keys.
+type KeyType string
+
+// The two key types of a rule.
+const (
+	PrimaryKey   KeyType = "PrimaryKey"
+	SecondaryKey KeyType = "SecondaryKey"
+)
+
+// RegenerateKey replaces one key of a rule. Tokens signed with the old key
+// fail from the moment this returns.
+func (c *Core) RegenerateKey(ctx context.Context, hub, name string, which KeyType) (RuleKeys, error) {
+	hub, err := c.ruleScope(hub)
+	if err != nil {
+		return RuleKeys{}, err
+	}
+	r, err := c.store.GetRule(ctx, hub, name)
+	if err != nil {
+		return RuleKeys{}, mapStoreErr(err)
+	}
+	switch which {
+	case PrimaryKey:
+		r.PrimaryKey = c.box.Seal([]byte(secret.NewKey()), sealAD(hub, name, "primary"))
+	case SecondaryKey:
+		r.SecondaryKey = c.box.Seal([]byte(secret.NewKey()), sealAD(hub, name, "secondary"))
+	default:
+		return RuleKeys{}, apierr.BadRequest("invalid_key_type", "keyType must be PrimaryKey or SecondaryKey")
+	}
+	if _, err := c.store.PutRule(ctx, r); err != nil {
+		return RuleKeys{}, mapStoreErr(err)
+	}
+	if err := c.rulesChanged(ctx); err != nil {
+		return RuleKeys{}, err
+	}
+	return c.GetRule(ctx, hub, name, true)
+}
+
+// DeleteRule deletes a rule. The last namespace rule with Manage cannot be
+// deleted: nobody could administer the namespace afterwards.
+func (c *Core) DeleteRule(ctx context.Context, hub, name string) error {
+	hub, err := c.ruleScope(hub)
+	if err != nil {
+		return err
+	}
+	r, err := c.store.GetRule(ctx, hub, name)
+	if err != nil {
+		return mapStoreErr(err)
+	}
+	if hub == "" && slices.Contains(r.Rights, string(Manage)) {
+		if err := c.keepOneManageRule(ctx, name); err != nil {
+			return err
+		}
+	}
+	if err := c.store.DeleteRule(ctx, hub, name); err != nil {
+		return mapStoreErr(err)
+	}
+	return c.rulesChanged(ctx)
+}
+
+func (c *Core) keepOneManageRule(ctx context.Context, except string) error {
+	rules, err := c.store.ListRules(ctx, "")
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	for _, r := range rules {
+		if r.Name != except && slices.Contains(r.Rights, string(Manage)) {
+			return nil
+		}
+	}
+	return apierr.Conflict("last_manage_rule", "rule %q is the last namespace rule with Manage; create another first", except)
+}
+
+// EnsureRootRule creates the namespace rule RootManageSharedAccessKey
+// (Manage, Send, Listen) if no namespace rule exists yet, and returns it with
+// its keys. created reports whether it was made now.
+func (c *Core) EnsureRootRule(ctx context.Context) (RuleKeys, bool, error) {
+	rules, err := c.store.ListRules(ctx, "")
+	if err != nil {
+		return RuleKeys{}, false, fmt.Errorf("hub: %w", err)
+	}
+	if len(rules) > 0 {
+		rk, err := c.GetRule(ctx, "", RootRuleName, true)
+		if errors.Is(err, store.ErrNotFound) || apierr.As(err).Status == http.StatusNotFound {
+			return RuleKeys{}, false, nil // the operator replaced the root rule; nothing to do
+		}
+		return rk, false, err
+	}
+	return c.PutRule(ctx, "", RootRuleName, []string{string(Manage), string(Send), string(Listen)})
+}
+
+func (c *Core) rulesChanged(ctx context.Context) error {
+	if err := c.reloadRules(ctx); err != nil {
+		return err
+	}
+	c.announce(ctx, stateRules)
+	return nil
+}
+
+// mapStoreErr turns store sentinels into API errors.
+func mapStoreErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.Wrap(err, http.StatusNotFound, "not_found", "%s", err.Error())
+	case errors.Is(err, store.ErrConflict):
+		return apierr.Wrap(err, http.StatusConflict, "conflict", "%s", err.Error())
+	}
+	return fmt.Errorf("hub: %w", err)
+}
