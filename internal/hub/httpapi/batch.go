@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/moatsec/moat/internal/apierr"
@@ -72,7 +73,7 @@ func ParseBatch(data []byte) ([]hub.Event, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, malformed("batch: %v", err)
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, malformed("unexpected data after the batch array")
 	}
 	if len(out) == 0 {

@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/moatsec/moat/internal/store"
+	"github.com/moatsec/moat/internal/store/storetest"
+)
+
+// The tests need a PostgreSQL server. They take its URL from
+// MOAT_TEST_POSTGRES and, when it is unreachable, skip, unless
+// MOAT_TEST_REQUIRE_POSTGRES=1 (as in CI) makes them fail instead.
+const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func testURL() string {
+	if u := os.Getenv("MOAT_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return defaultTestURL
+}
+
+var warnSkip sync.Once
+
+// newSchema creates an empty schema for one test, dropped when the test ends,
+// and returns a URL that selects it. Tests can then run in parallel, and
+// again, on one database.
+func newSchema(tb testing.TB) string {
+	tb.Helper()
+	base := testURL()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatalf("MOAT_TEST_POSTGRES: %v", err)
+	}
+	tb.Cleanup(func() { admin.Close() })
+	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second) // a black-holed host would hang
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		if os.Getenv("MOAT_TEST_REQUIRE_POSTGRES") == "1" {
+			tb.Fatalf("PostgreSQL unreachable and MOAT_TEST_REQUIRE_POSTGRES=1: %v", err)
+		}
+		msg := fmt.Sprintf("SKIPPING POSTGRESQL TESTS: server unreachable (%v). "+
+			"Set MOAT_TEST_POSTGRES to a reachable URL, or MOAT_TEST_REQUIRE_POSTGRES=1 to fail instead.", err)
+		warnSkip.Do(func() { fmt.Fprintf(os.Stderr, "\n*** %s\n\n", msg) })
+		tb.Skip(msg)
+	}
+
+	var b [8]byte
+	rand.Read(b[:])
+	schema := "moat_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create test schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop test schema: %v", err)
+		}
+	})
+
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("MOAT_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openURL opens a store and closes it when the test ends.
+func openURL(tb testing.TB, url string) *Store {
+	tb.Helper()
+	s, err := Open(tb.Context(), url)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openURL(t, newSchema(t)) })
+}
+
+func TestReopen(t *testing.T) {
+	url := newSchema(t)
+	storetest.RunReopen(t, func(t *testing.T) store.Store { return openURL(t, url) })
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) store.Store { return openURL(b, newSchema(b)) })
+}
+
+// TestConcurrentOpen starts several servers on one new schema at once: the
+// advisory lock makes them take turns migrating, and all of them succeed.
+func TestConcurrentOpen(t *testing.T) {
+	url := newSchema(t)
+	stores := make([]*Store, 4)
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), url) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open %d: %v", i, err)
+			continue
+		}
+		defer stores[i].Close()
+	}
+	if t.Failed() {
+		return
+	}
+	if _, err := stores[0].PutHub(t.Context(), store.Hub{Name: "h", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[len(stores)-1].GetHub(t.Context(), "h"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenMissingSchema(t *testing.T) {
+	newSchema(t) // skips when the server is unreachable
+	u, _ := url.Parse(testURL())
+	q := u.Query()
+	q.Set("search_path", "moat_no_such_schema")
+	u.RawQuery = q.Encode()
+	s, err := Open(t.Context(), u.String())
+	if err == nil {
+		s.Close()
+		t.Fatal("Open with a missing schema: err = nil, want an error")
+	}
+	if !strings.Contains(err.Error(), "search_path") {
+		t.Errorf("error %q does not explain the missing schema", err)
+	}
+}
+
+func TestOpenErrorHidesPassword(t *testing.T) {
+	for _, u := range []string{
+		"postgres://moat:s3cr3t-pw@127.0.0.1:1/moat?sslmode=disable&connect_timeout=5",
+		"postgres://moat:s3cr3t-pw@127.0.0.1:1/moat?sslmode=bogus",
+	} {
+		s, err := Open(t.Context(), u)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open(%q): err = nil, want an error", u)
+		}
+		if strings.Contains(err.Error(), "s3cr3t-pw") {
+			t.Errorf("error reveals the password: %v", err)
+		}
+	}
+}
+
+// TestMigrationsDown checks that every migration can be rolled back and
+// applied again.
+func TestMigrationsDown(t *testing.T) {
+	url := newSchema(t)
+	s := openURL(t, url)
+	s.Close()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), 0); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if _, err := p.Up(t.Context()); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+}

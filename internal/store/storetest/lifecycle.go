@@ -1,0 +1,89 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/moatsec/moat/internal/store"
+)
+
+// testContextCanceled checks that every method gives up on a canceled
+// context, returning an error that wraps context.Canceled, and writes nothing.
+func testContextCanceled(t *testing.T, s store.Store) {
+	putHub(t, s, hub("h"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	calls := map[string]func() error{
+		"PutHub":          func() error { _, err := s.PutHub(ctx, hub("new")); return err },
+		"GetHub":          func() error { _, err := s.GetHub(ctx, "h"); return err },
+		"ListHubs":        func() error { _, err := s.ListHubs(ctx); return err },
+		"DeleteHub":       func() error { return s.DeleteHub(ctx, "h") },
+		"PutRule":         func() error { _, err := s.PutRule(ctx, rule("h", "new")); return err },
+		"GetRule":         func() error { _, err := s.GetRule(ctx, "h", "r"); return err },
+		"ListRules":       func() error { _, err := s.ListRules(ctx, "h"); return err },
+		"ListAllRules":    func() error { _, err := s.ListAllRules(ctx); return err },
+		"DeleteRule":      func() error { return s.DeleteRule(ctx, "h", "r") },
+		"PutCheckpoint":   func() error { return s.PutCheckpoint(ctx, store.Checkpoint{Hub: "h", ConsumerGroup: "g"}) },
+		"GetCheckpoint":   func() error { _, err := s.GetCheckpoint(ctx, "h", "g", 0); return err },
+		"ListCheckpoints": func() error { _, err := s.ListCheckpoints(ctx, "h", "g"); return err },
+		"Ping":            func() error { return s.Ping(ctx) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: err = %v, want context.Canceled", name, err)
+		}
+	}
+
+	diff(t, "hubs after canceled writes", []store.Hub{hub("h")}, listHubs(t, s))
+	diff(t, "rules after canceled writes", []store.Rule{}, listAllRules(t, s))
+	diff(t, "checkpoints after canceled writes", []store.Checkpoint{}, listCheckpoints(t, s, "h", "g"))
+}
+
+func testPingClose(t *testing.T, s store.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Error("Ping after Close: err = nil, want an error")
+	}
+}
+
+// RunReopen checks that what one store wrote is read back unchanged, to the
+// microsecond, by another opened later on the same database. open must open
+// the same database every time it is called (creating it on the first call);
+// RunReopen closes each store it opens.
+func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
+	first := open(t)
+	putHub(t, first, hub("h"))
+	putRule(t, first, store.Rule{Name: "ns", Rights: []string{store.RightManage}, PrimaryKey: []byte{0, 1, 0}})
+	putRule(t, first, rule("h", "r"))
+	putCheckpoint(t, first, store.Checkpoint{Hub: "h", ConsumerGroup: "g", Partition: 1, Sequence: store.MaxSequence, Metadata: "m"})
+	wantHubs := listHubs(t, first)
+	wantRules := listAllRules(t, first)
+	wantCheckpoints := listCheckpoints(t, first, "h", "g")
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	second := open(t)
+	defer second.Close()
+	for _, c := range []struct {
+		what      string
+		want, got any
+	}{
+		{"hubs", wantHubs, listHubs(t, second)},
+		{"rules", wantRules, listAllRules(t, second)},
+		{"checkpoints", wantCheckpoints, listCheckpoints(t, second, "h", "g")},
+	} {
+		if d := cmp.Diff(c.want, c.got); d != "" {
+			t.Errorf("%s after reopening (-before +after):\n%s", c.what, d)
+		}
+	}
+}
