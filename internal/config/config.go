@@ -30,6 +30,7 @@ type Server struct {
 	TLSCert     string        `yaml:"tlsCert" env:"MOAT_TLS_CERT" flag:"tls-cert" doc:"PEM certificate file (default: self-signed DATA/tls/cert.pem)"`
 	TLSKey      string        `yaml:"tlsKey" env:"MOAT_TLS_KEY" flag:"tls-key" doc:"PEM private key file (default: DATA/tls/key.pem)"`
 	NATS        string        `yaml:"nats" env:"MOAT_NATS" flag:"nats" doc:"external NATS URL (default: embedded JetStream under DATA/jetstream)"`
+	NATSPrefix  string        `yaml:"natsPrefix" env:"MOAT_NATS_PREFIX" flag:"nats-prefix" doc:"prefix of every stream, subject and KV bucket (lets deployments share a NATS cluster)"`
 	DB          string        `yaml:"db" env:"MOAT_DB" flag:"db" doc:"metadata database URL: postgres://... (default: SQLite at DATA/moat.db)"`
 	SyncAlways  bool          `yaml:"syncAlways" env:"MOAT_SYNC_ALWAYS" flag:"sync-always" doc:"embedded JetStream: fsync every write (survives power loss; slower)"`
 	MaxBody     int           `yaml:"maxRequestBytes" env:"MOAT_MAX_REQUEST_BYTES" flag:"max-request-bytes" doc:"largest accepted send request body, bytes (after decompression)"`
@@ -46,6 +47,7 @@ func Defaults() Server {
 		Data:        "./moat-data",
 		Listen:      ":8443",
 		Namespace:   "localhost",
+		NATSPrefix:  "moat",
 		MaxBody:     1 << 20,
 		ClockSkew:   30 * time.Second,
 		ReadMaxWait: 60 * time.Second,
@@ -212,6 +214,9 @@ func (c Server) Validate() error {
 	if c.Namespace == "" || strings.ContainsAny(c.Namespace, "/:@ ") {
 		errs = append(errs, fmt.Errorf("namespace %q must be a bare host name", c.Namespace))
 	}
+	if !validPrefix(c.NATSPrefix) {
+		errs = append(errs, fmt.Errorf("natsPrefix %q: want 1-32 letters, digits or -", c.NATSPrefix))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tlsCert and tlsKey go together"))
 	}
@@ -238,4 +243,16 @@ func (c Server) Validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+func validPrefix(p string) bool {
+	if len(p) == 0 || len(p) > 32 {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

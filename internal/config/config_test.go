@@ -40,7 +40,7 @@ func TestGoodFile(t *testing.T) {
 	}
 	want := Server{
 		Data: "/var/lib/moat", Listen: "127.0.0.1:9443", Namespace: "fleet.example.com",
-		NATS: "nats://127.0.0.1:4222", DB: "postgres://moat@db/moat", SyncAlways: true,
+		NATS: "nats://127.0.0.1:4222", NATSPrefix: "fleet-a", DB: "postgres://moat@db/moat", SyncAlways: true,
 		MaxBody: 2 << 20, ClockSkew: time.Minute, ReadMaxWait: 30 * time.Second,
 		Drain: 10 * time.Second, LogLevel: "debug", LogFormat: "json",
 	}
@@ -86,6 +86,9 @@ func TestBadEnvAndFlags(t *testing.T) {
 	}
 	if _, err := Load(flags(t, "--max-request-bytes", "12"), env(nil)); err == nil || !strings.Contains(err.Error(), "maxRequestBytes") {
 		t.Errorf("out of range flag: %v", err)
+	}
+	if _, err := Load(flags(t, "--nats-prefix", "a.b"), env(nil)); err == nil || !strings.Contains(err.Error(), "natsPrefix") {
+		t.Errorf("bad NATS prefix: %v", err)
 	}
 	if _, err := Load(flags(t, "--listen", "nohostport"), env(nil)); err == nil {
 		t.Error("bad listen accepted")

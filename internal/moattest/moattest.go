@@ -14,7 +14,9 @@ import (
 
 	"github.com/moatsec/moat/internal/client"
 	"github.com/moatsec/moat/internal/config"
+	"github.com/moatsec/moat/internal/eventlog/natstest"
 	"github.com/moatsec/moat/internal/server"
+	"github.com/moatsec/moat/internal/store/pgtest"
 	"github.com/moatsec/moat/internal/tlsutil"
 	"github.com/moatsec/moat/sas"
 )
@@ -25,7 +27,19 @@ type Options struct {
 	TLS    bool             // serve HTTPS with the generated self-signed certificate
 	Clock  func() time.Time // injectable clock
 	Config func(*config.Server)
+	// External uses the machine's NATS (MOAT_TEST_NATS) with a fresh prefix and
+	// PostgreSQL (MOAT_TEST_POSTGRES) with a fresh schema instead of the
+	// embedded defaults; both are removed when the test ends.
+	External bool
+
+	natsURL, natsPrefix, dbURL string // chosen on the first start of an external server
 }
+
+// Backends lists the backend combinations a behaviour test should cover.
+var Backends = []struct {
+	Name     string
+	External bool
+}{{"embedded", false}, {"external", true}}
 
 // Server is a started server with a root client.
 type Server struct {
@@ -50,6 +64,14 @@ func Start(t testing.TB, o Options) *Server {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.NoTLS = !o.TLS
 	cfg.Drain = 5 * time.Second
+	if o.External {
+		if o.natsPrefix == "" { // the first start; a restart keeps them
+			o.natsURL, o.natsPrefix = natstest.URL(t), natstest.Prefix()
+			natstest.Cleanup(t, o.natsURL, o.natsPrefix)
+			o.dbURL = pgtest.NewSchema(t)
+		}
+		cfg.NATS, cfg.NATSPrefix, cfg.DB = o.natsURL, o.natsPrefix, o.dbURL
+	}
 	if o.Config != nil {
 		o.Config(&cfg)
 	}

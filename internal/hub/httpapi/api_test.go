@@ -20,7 +20,13 @@ import (
 )
 
 func TestSendAndReadRoundTrip(t *testing.T) {
-	s := moattest.Start(t, moattest.Options{TLS: true})
+	for _, b := range moattest.Backends {
+		t.Run(b.Name, func(t *testing.T) { runSendAndReadRoundTrip(t, moattest.Options{TLS: true, External: b.External}) })
+	}
+}
+
+func runSendAndReadRoundTrip(t *testing.T, o moattest.Options) {
+	s := moattest.Start(t, o)
 	ctx := context.Background()
 	mustHub(t, s, "tele", 4)
 	c := s.Client
@@ -188,7 +194,13 @@ func TestGzipSend(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
-	s := moattest.Start(t, moattest.Options{})
+	for _, b := range moattest.Backends {
+		t.Run(b.Name, func(t *testing.T) { runRevocation(t, moattest.Options{External: b.External}) })
+	}
+}
+
+func runRevocation(t *testing.T, o moattest.Options) {
+	s := moattest.Start(t, o)
 	ctx := context.Background()
 	mustHub(t, s, "h", 2)
 	send, err := s.Client.PutRule(ctx, "", "devices", []string{"Send"})
@@ -246,7 +258,15 @@ func TestRevocation(t *testing.T) {
 }
 
 func TestRegenerateKeyInvalidatesOldTokensAtOnce(t *testing.T) {
-	s := moattest.Start(t, moattest.Options{})
+	for _, b := range moattest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			runRegenerateKeyInvalidatesOldTokensAtOnce(t, moattest.Options{External: b.External})
+		})
+	}
+}
+
+func runRegenerateKeyInvalidatesOldTokensAtOnce(t *testing.T, o moattest.Options) {
+	s := moattest.Start(t, o)
 	ctx := context.Background()
 	mustHub(t, s, "h", 1)
 	r, err := s.Client.PutRule(ctx, "h", "sender", []string{"Send"})
@@ -286,7 +306,13 @@ func TestRegenerateKeyInvalidatesOldTokensAtOnce(t *testing.T) {
 }
 
 func TestHubAndRuleAdmin(t *testing.T) {
-	s := moattest.Start(t, moattest.Options{})
+	for _, b := range moattest.Backends {
+		t.Run(b.Name, func(t *testing.T) { runHubAndRuleAdmin(t, moattest.Options{External: b.External}) })
+	}
+}
+
+func runHubAndRuleAdmin(t *testing.T, o moattest.Options) {
+	s := moattest.Start(t, o)
 	ctx := context.Background()
 	c := s.Client
 	tok := rootToken(s)

@@ -1,82 +1,18 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/moatsec/moat/internal/store"
+	"github.com/moatsec/moat/internal/store/pgtest"
 	"github.com/moatsec/moat/internal/store/storetest"
 )
-
-// The tests need a PostgreSQL server. They take its URL from
-// MOAT_TEST_POSTGRES and, when it is unreachable, skip, unless
-// MOAT_TEST_REQUIRE_POSTGRES=1 (as in CI) makes them fail instead.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("MOAT_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
-
-var warnSkip sync.Once
-
-// newSchema creates an empty schema for one test, dropped when the test ends,
-// and returns a URL that selects it. Tests can then run in parallel, and
-// again, on one database.
-func newSchema(tb testing.TB) string {
-	tb.Helper()
-	base := testURL()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatalf("MOAT_TEST_POSTGRES: %v", err)
-	}
-	tb.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second) // a black-holed host would hang
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		if os.Getenv("MOAT_TEST_REQUIRE_POSTGRES") == "1" {
-			tb.Fatalf("PostgreSQL unreachable and MOAT_TEST_REQUIRE_POSTGRES=1: %v", err)
-		}
-		msg := fmt.Sprintf("SKIPPING POSTGRESQL TESTS: server unreachable (%v). "+
-			"Set MOAT_TEST_POSTGRES to a reachable URL, or MOAT_TEST_REQUIRE_POSTGRES=1 to fail instead.", err)
-		warnSkip.Do(func() { fmt.Fprintf(os.Stderr, "\n*** %s\n\n", msg) })
-		tb.Skip(msg)
-	}
-
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "moat_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create test schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop test schema: %v", err)
-		}
-	})
-
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("MOAT_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openURL opens a store and closes it when the test ends.
 func openURL(tb testing.TB, url string) *Store {
@@ -94,22 +30,22 @@ func openURL(tb testing.TB, url string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openURL(t, newSchema(t)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openURL(t, pgtest.NewSchema(t)) })
 }
 
 func TestReopen(t *testing.T) {
-	url := newSchema(t)
+	url := pgtest.NewSchema(t)
 	storetest.RunReopen(t, func(t *testing.T) store.Store { return openURL(t, url) })
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.Benchmark(b, func(b *testing.B) store.Store { return openURL(b, newSchema(b)) })
+	storetest.Benchmark(b, func(b *testing.B) store.Store { return openURL(b, pgtest.NewSchema(b)) })
 }
 
 // TestConcurrentOpen starts several servers on one new schema at once: the
 // advisory lock makes them take turns migrating, and all of them succeed.
 func TestConcurrentOpen(t *testing.T) {
-	url := newSchema(t)
+	url := pgtest.NewSchema(t)
 	stores := make([]*Store, 4)
 	errs := make([]error, len(stores))
 	var wg sync.WaitGroup
@@ -136,8 +72,8 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestOpenMissingSchema(t *testing.T) {
-	newSchema(t) // skips when the server is unreachable
-	u, _ := url.Parse(testURL())
+	pgtest.NewSchema(t) // skips when the server is unreachable
+	u, _ := url.Parse(pgtest.URL())
 	q := u.Query()
 	q.Set("search_path", "moat_no_such_schema")
 	u.RawQuery = q.Encode()
@@ -170,7 +106,7 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 // TestMigrationsDown checks that every migration can be rolled back and
 // applied again.
 func TestMigrationsDown(t *testing.T) {
-	url := newSchema(t)
+	url := pgtest.NewSchema(t)
 	s := openURL(t, url)
 	s.Close()
 	db, err := sql.Open("pgx", url)
