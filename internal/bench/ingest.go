@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"encoding/json"
 	"github.com/moatsec/moat/internal/apierr"
 	"github.com/moatsec/moat/internal/client"
 	"github.com/moatsec/moat/internal/hub"
@@ -43,7 +43,11 @@ func Ingest(ctx context.Context, o IngestOptions) (Result, error) {
 		return Result{}, errors.New("bench: batch, size, concurrency and duration must be positive")
 	}
 	tokens := client.NewTokens(o.Conn, 2*time.Hour)
-	tr := &http.Transport{TLSClientConfig: o.TLS, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency,
+	var tlsCfg *tls.Config
+	if o.TLS != nil {
+		tlsCfg = o.TLS.Clone() // never share a tls.Config between transports: HTTP/2 setup mutates it
+	}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency,
 		ForceAttemptHTTP2: o.HTTP2, DisableCompression: true}
 	if !o.HTTP2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure ingest throughput and latency, and the raw log ceiling"}
 	var o bench.IngestOptions
 	var single, ceiling, noTLS bool
-	var natsURL string
+	var natsURL, cpuProfile string
 	ingest := &cobra.Command{
 		Use:   "ingest",
 		Short: "Send events as fast as possible over keep-alive connections and report events/s and latency",
@@ -34,6 +35,17 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if single {
 				o.Batch = 1
 			}
@@ -90,6 +102,7 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 	f.BoolVar(&ceiling, "ceiling", false, "also measure raw event-log appends (no HTTP) as the ceiling")
 	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
 	f.StringVar(&natsURL, "nats", "", "own server and ceiling: external NATS URL instead of embedded JetStream")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and own server) to FILE")
 	cmd.AddCommand(ingest)
 	return cmd
 }

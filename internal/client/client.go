@@ -68,7 +68,9 @@ func New(o Options) (*Client, error) {
 	hc := o.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = o.TLS
+		if o.TLS != nil {
+			tr.TLSClientConfig = o.TLS.Clone() // the transport's HTTP/2 setup mutates it
+		}
 		tr.MaxIdleConnsPerHost = 256
 		tr.ForceAttemptHTTP2 = true
 		hc = &http.Client{Transport: tr}
