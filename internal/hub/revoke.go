@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +14,8 @@ import (
 )
 
 // Revocations live in a JetStream KV bucket so they survive restarts and
-// reach every node. A key is base64url("hub/publisher") (names may hold
-// characters KV keys may not); the value records when it happened.
+// reach every node. A key is "hub/publisher" (the bucket encodes characters
+// KV keys may not hold); the value records when it happened.
 //
 // The local set is updated synchronously by Revoke and Restore, so the very
 // next request on this node sees the change; other nodes learn it from the
@@ -32,17 +31,11 @@ type RevokedPublisher struct {
 	RevokedAt time.Time `json:"revokedAt"`
 }
 
-func revKey(hub, pub string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(hub + "/" + pub))
-}
+func revKey(hub, pub string) string { return hub + "/" + pub }
 
 func parseRevKey(k string) (pubKey, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(k)
-	if err != nil {
-		return pubKey{}, false
-	}
-	hub, pub, ok := strings.Cut(string(b), "/")
-	return pubKey{hub, pub}, ok
+	hub, pub, ok := strings.Cut(k, "/")
+	return pubKey{hub, pub}, ok && hub != "" && pub != ""
 }
 
 func (c *Core) onRevocation(key string, value []byte, deleted bool) {

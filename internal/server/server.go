@@ -91,7 +91,8 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	if s.store, err = stores.Open(ctx, cfg.DB, cfg.Data); err != nil {
 		return nil, fmt.Errorf("server: metadata store: %w", err)
 	}
-	if s.log, err = eventlog.Open(ctx, eventlog.Config{DataDir: filepath.Join(cfg.Data, "jetstream"), URL: cfg.NATS, Prefix: cfg.NATSPrefix,
+	if s.log, err = eventlog.Open(ctx, eventlog.Config{DataDir: cfg.Data, // JetStream keeps its files in DATA/jetstream
+		URL: cfg.NATS, Prefix: cfg.NATSPrefix,
 		SyncAlways: cfg.SyncAlways, Logger: logger.With("component", "nats")}); err != nil {
 		return nil, fmt.Errorf("server: event log: %w", err)
 	}

@@ -72,15 +72,6 @@ func mustHub(t *testing.T, s *moattest.Server, name string, partitions int) {
 	}
 }
 
-func jsonOf(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func batchOf(n, size int) []byte {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -92,4 +83,19 @@ func batchOf(n, size int) []byte {
 	}
 	b.WriteByte(']')
 	return []byte(b.String())
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// reasonOf decodes the reason of an error response.
+func reasonOf(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	if resp.StatusCode < 400 {
+		return ""
+	}
+	var b apierr.Body
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
+		t.Fatalf("non-JSON error body: %v", err)
+	}
+	return b.Error.Reason
 }
