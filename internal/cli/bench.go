@@ -29,7 +29,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Short: "Send events as fast as possible over keep-alive connections and report events/s and latency",
 		Long: `Send events to a hub over real HTTP(S) connections for --duration and report durable
 events/s, requests/s and latency percentiles (every counted request got a 201).
-Without --server it starts its own node (embedded JetStream and SQLite in a temporary
+Without --server (or MOAT_SERVER) it starts its own node (embedded JetStream and SQLite in a temporary
 directory, TLS with a self-signed certificate) in this process. --ceiling also measures
 raw durable appends into the event log on the same machine, with no HTTP.`,
 		Args: cobra.NoArgs,
@@ -64,7 +64,7 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 				}
 				r.Print(out)
 			}
-			if !cmd.Flags().Changed("server") {
+			if !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == "" {
 				stop, err := startLocal(ctx, &o, noTLS, natsURL)
 				if err != nil {
 					return err
@@ -76,7 +76,7 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 					return err
 				}
 				o.Conn, o.Server = cs, g.server
-				if o.TLS, err = tlsutil.ClientConfig(g.caFile, g.insecure); err != nil {
+				if o.TLS, err = g.tlsConfig(); err != nil {
 					return err
 				}
 			}

@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.output != "table" && g.output != "json" {
+			return fmt.Errorf("--output %q: want table or json", g.output)
+		}
+		return nil
+	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	pf := root.PersistentFlags()
@@ -103,19 +110,25 @@ func (g *globals) client(ttl time.Duration) (*client.Client, *client.Tokens, err
 	if err != nil {
 		return nil, nil, err
 	}
-	ca := g.caFile
-	if ca == "" && g.data != "" {
-		if _, err := os.Stat(filepath.Join(g.data, server.CertFile)); err == nil {
-			ca = filepath.Join(g.data, server.CertFile)
-		}
-	}
-	tlsCfg, err := tlsutil.ClientConfig(ca, g.insecure)
+	tlsCfg, err := g.tlsConfig()
 	if err != nil {
 		return nil, nil, err
 	}
 	tokens := client.NewTokens(cs, ttl)
 	c, err := client.New(client.Options{Server: g.server, TLS: tlsCfg, Tokens: tokens})
 	return c, tokens, err
+}
+
+// tlsConfig trusts --ca, else the certificate of the --data directory, else
+// the system roots.
+func (g *globals) tlsConfig() (*tls.Config, error) {
+	ca := g.caFile
+	if ca == "" && g.data != "" {
+		if _, err := os.Stat(filepath.Join(g.data, server.CertFile)); err == nil {
+			ca = filepath.Join(g.data, server.CertFile)
+		}
+	}
+	return tlsutil.ClientConfig(ca, g.insecure)
 }
 
 // print writes v as JSON, or calls table for the table format.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/moatsec/moat/internal/client"
+	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -77,12 +78,15 @@ stops when it has caught up.`,
 func consume(ctx context.Context, c *client.Client, o consumeOpts, g *globals) error {
 	parts := []int{o.partition}
 	if o.all {
-		h, err := c.GetHub(ctx, o.hub)
-		if err != nil {
-			return err
-		}
+		// Probe partitions with the Listen right rather than reading the hub
+		// (which needs Manage).
 		parts = parts[:0]
-		for p := range h.Partitions {
+		for p := range hub.MaxPartitions {
+			if _, err := c.PartitionInfo(ctx, o.hub, p); client.ReasonOf(err) == "partition_not_found" {
+				break
+			} else if err != nil {
+				return err
+			}
 			parts = append(parts, p)
 		}
 	}

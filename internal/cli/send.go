@@ -1,13 +1,14 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
 	"github.com/moatsec/moat/internal/client"
+	"github.com/moatsec/moat/internal/hub/httpapi"
 	"github.com/spf13/cobra"
 )
 
@@ -32,32 +33,15 @@ func newSendCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if batchFile != "" {
-				var items []struct {
-					Body             json.RawMessage
-					UserProperties   map[string]any
-					BrokerProperties struct{ PartitionKey string }
+				// The file goes as it is; the server validates it (docs/rest.md).
+				if len(args) > 0 || len(props) > 0 || key != "" {
+					return fmt.Errorf("--batch takes no BODY, --property or --partition-key: put them in the file")
 				}
 				data, err := os.ReadFile(batchFile)
 				if err != nil {
 					return err
 				}
-				if err := json.Unmarshal(data, &items); err != nil {
-					return fmt.Errorf("%s: %w", batchFile, err)
-				}
-				evs := make([]client.Event, len(items))
-				for i, it := range items {
-					var s string
-					body := []byte(it.Body)
-					if json.Unmarshal(it.Body, &s) == nil {
-						body = []byte(s)
-					}
-					evs[i] = client.Event{Body: body, Properties: it.UserProperties, PartitionKey: it.BrokerProperties.PartitionKey}
-				}
-				if len(evs) == 1 {
-					// A one-element batch still goes as a batch.
-					return c.SendRaw(cmd.Context(), t, client.EncodeBatch(evs), map[string][]string{"Content-Type": {"application/vnd.microsoft.servicebus.json"}})
-				}
-				return c.Send(cmd.Context(), t, evs...)
+				return c.SendRaw(cmd.Context(), t, data, http.Header{"Content-Type": {httpapi.BatchContentType}})
 			}
 			if len(args) != 1 {
 				return fmt.Errorf("give the event body as an argument, - for stdin, or --batch FILE")

@@ -30,14 +30,18 @@ SIGTERM or SIGINT drains in-flight requests and exits.`,
 			if err != nil {
 				return err
 			}
+			var serveErr error
 			select {
 			case <-cmd.Context().Done():
 				logger.Info("shutting down: draining in-flight requests", "timeout", cfg.Drain)
-			case err := <-srv.Done():
-				logger.Error("listener failed", "err", err)
+			case serveErr = <-srv.Done():
+				logger.Error("listener failed", "err", serveErr)
 			}
 			if err := srv.Close(context.Background()); err != nil {
 				return fmt.Errorf("shutdown: %w", err)
+			}
+			if serveErr != nil {
+				return fmt.Errorf("listener failed: %w", serveErr)
 			}
 			logger.Info("stopped")
 			return nil

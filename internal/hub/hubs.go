@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/moatsec/moat/internal/apierr"
@@ -20,7 +19,8 @@ const (
 )
 
 // HubSpec is what an operator asks for when creating or updating a hub.
-// Zero values take the defaults.
+// On create, zero values take the defaults; on update, they keep the hub's
+// current values.
 type HubSpec struct {
 	Partitions     int `json:"partitions,omitempty"`
 	RetentionHours int `json:"retentionHours,omitempty"`
@@ -34,11 +34,22 @@ func (c *Core) PutHub(ctx context.Context, name string, spec HubSpec) (store.Hub
 	if err != nil {
 		return store.Hub{}, false, err
 	}
+	old, err := c.store.GetHub(ctx, name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Hub{}, false, mapStoreErr(err)
+	}
 	if spec.Partitions == 0 {
 		spec.Partitions = DefaultPartitions
+		if exists {
+			spec.Partitions = old.Partitions
+		}
 	}
 	if spec.RetentionHours == 0 {
 		spec.RetentionHours = DefaultRetentionHours
+		if exists {
+			spec.RetentionHours = old.RetentionHours
+		}
 	}
 	if spec.Partitions < 1 || spec.Partitions > MaxPartitions {
 		return store.Hub{}, false, apierr.BadRequest("invalid_partitions", "partitions must be 1..%d", MaxPartitions)
@@ -46,11 +57,9 @@ func (c *Core) PutHub(ctx context.Context, name string, spec HubSpec) (store.Hub
 	if spec.RetentionHours < 1 || spec.RetentionHours > MaxRetentionHours {
 		return store.Hub{}, false, apierr.BadRequest("invalid_retention", "retentionHours must be 1..%d", MaxRetentionHours)
 	}
-	if old, err := c.store.GetHub(ctx, name); err == nil && spec.Partitions < old.Partitions {
+	if exists && spec.Partitions < old.Partitions {
 		return store.Hub{}, false, apierr.Conflict("partition_decrease",
 			"hub %q has %d partitions; partitions can be added, not removed", name, old.Partitions)
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.Hub{}, false, fmt.Errorf("hub: %w", err)
 	}
 	// The log first: a hub is recorded only once its stream can take events.
 	if err := c.log.EnsureHub(ctx, eventlog.HubSpec{Name: name, Partitions: spec.Partitions,
@@ -85,32 +94,38 @@ func (c *Core) GetHub(ctx context.Context, name string) (store.Hub, error) {
 func (c *Core) ListHubs(ctx context.Context) ([]store.Hub, error) {
 	hs, err := c.store.ListHubs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("hub: %w", err)
+		return nil, mapStoreErr(err)
 	}
 	return hs, nil
 }
 
 // DeleteHub deletes a hub, its events, rules, checkpoints and revocations.
+// The events and revocations go first and the metadata row last, so a
+// delete that fails half-way can simply be retried, and a hub re-created
+// under the same name never inherits old events or revocations.
 func (c *Core) DeleteHub(ctx context.Context, name string) error {
 	name, err := CanonicalHub(name)
 	if err != nil {
 		return err
 	}
-	if err := c.store.DeleteHub(ctx, name); errors.Is(err, store.ErrNotFound) {
+	if _, err := c.store.GetHub(ctx, name); errors.Is(err, store.ErrNotFound) {
 		return apierr.NotFound("hub_not_found", "hub %q does not exist", name)
 	} else if err != nil {
-		return fmt.Errorf("hub: %w", err)
-	}
-	if err := c.hubsChanged(ctx); err != nil {
-		return err
-	}
-	if err := c.rulesChanged(ctx); err != nil {
-		return err
+		return mapStoreErr(err)
 	}
 	if err := c.log.DeleteHub(ctx, name); err != nil && !errors.Is(err, eventlog.ErrNoHub) {
 		return logErr(err)
 	}
-	return c.dropRevocations(ctx, name)
+	if err := c.dropRevocations(ctx, name); err != nil {
+		return logErr(err)
+	}
+	if err := c.store.DeleteHub(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return mapStoreErr(err)
+	}
+	if err := c.hubsChanged(ctx); err != nil {
+		return err
+	}
+	return c.rulesChanged(ctx)
 }
 
 func (c *Core) hubsChanged(ctx context.Context) error {

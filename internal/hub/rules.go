@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -28,22 +27,15 @@ type RuleKeys struct {
 	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
-// CanonicalRights validates rights and returns them de-duplicated in the
-// order Manage, Send, Listen.
+// CanonicalRights validates rights (case-insensitively) and returns them
+// de-duplicated in the order Manage, Send, Listen.
 func CanonicalRights(in []string) ([]string, error) {
 	if len(in) == 0 {
 		return nil, apierr.BadRequest("invalid_rights", "rights must name at least one of Manage, Send, Listen")
 	}
-	var out []string
-	for _, r := range []Right{Manage, Send, Listen} {
-		if slices.Contains(in, string(r)) {
-			out = append(out, string(r))
-		}
-	}
-	for _, r := range in {
-		if r != string(Manage) && r != string(Send) && r != string(Listen) {
-			return nil, apierr.BadRequest("invalid_rights", "unknown right %q: want Manage, Send or Listen", trunc(r))
-		}
+	out, err := store.NormalizeRights(in)
+	if err != nil {
+		return nil, apierr.BadRequest("invalid_rights", "%v: want Manage, Send or Listen", err)
 	}
 	return out, nil
 }
@@ -83,7 +75,7 @@ func (c *Core) PutRule(ctx context.Context, hub, name string, rights []string) (
 			PrimaryKey:   c.box.Seal([]byte(secret.NewKey()), sealAD(hub, name, "primary")),
 			SecondaryKey: c.box.Seal([]byte(secret.NewKey()), sealAD(hub, name, "secondary"))}
 	case err != nil:
-		return RuleKeys{}, false, fmt.Errorf("hub: %w", err)
+		return RuleKeys{}, false, mapStoreErr(err)
 	default:
 		if hub == "" && slices.Contains(r.Rights, string(Manage)) && !slices.Contains(rights, string(Manage)) {
 			if err := c.keepOneManageRule(ctx, name); err != nil {
@@ -111,7 +103,7 @@ func (c *Core) GetRule(ctx context.Context, hub, name string, withKeys bool) (Ru
 	}
 	r, err := c.store.GetRule(ctx, hub, name)
 	if err != nil {
-		return RuleKeys{}, mapStoreErr(err)
+		return RuleKeys{}, ruleErr(err, hub, name)
 	}
 	return c.ruleKeys(r, withKeys)
 }
@@ -136,7 +128,7 @@ func (c *Core) ListRules(ctx context.Context, hub string) ([]RuleKeys, error) {
 	}
 	rules, err := c.store.ListRules(ctx, hub)
 	if err != nil {
-		return nil, fmt.Errorf("hub: %w", err)
+		return nil, mapStoreErr(err)
 	}
 	out := make([]RuleKeys, 0, len(rules))
 	for _, r := range rules {
@@ -164,7 +156,7 @@ func (c *Core) RegenerateKey(ctx context.Context, hub, name string, which KeyTyp
 	}
 	r, err := c.store.GetRule(ctx, hub, name)
 	if err != nil {
-		return RuleKeys{}, mapStoreErr(err)
+		return RuleKeys{}, ruleErr(err, hub, name)
 	}
 	switch which {
 	case PrimaryKey:
@@ -192,7 +184,7 @@ func (c *Core) DeleteRule(ctx context.Context, hub, name string) error {
 	}
 	r, err := c.store.GetRule(ctx, hub, name)
 	if err != nil {
-		return mapStoreErr(err)
+		return ruleErr(err, hub, name)
 	}
 	if hub == "" && slices.Contains(r.Rights, string(Manage)) {
 		if err := c.keepOneManageRule(ctx, name); err != nil {
@@ -208,7 +200,7 @@ func (c *Core) DeleteRule(ctx context.Context, hub, name string) error {
 func (c *Core) keepOneManageRule(ctx context.Context, except string) error {
 	rules, err := c.store.ListRules(ctx, "")
 	if err != nil {
-		return fmt.Errorf("hub: %w", err)
+		return mapStoreErr(err)
 	}
 	for _, r := range rules {
 		if r.Name != except && slices.Contains(r.Rights, string(Manage)) {
@@ -224,7 +216,7 @@ func (c *Core) keepOneManageRule(ctx context.Context, except string) error {
 func (c *Core) EnsureRootRule(ctx context.Context) (RuleKeys, bool, error) {
 	rules, err := c.store.ListRules(ctx, "")
 	if err != nil {
-		return RuleKeys{}, false, fmt.Errorf("hub: %w", err)
+		return RuleKeys{}, false, mapStoreErr(err)
 	}
 	if len(rules) > 0 {
 		rk, err := c.GetRule(ctx, "", RootRuleName, true)
@@ -244,13 +236,27 @@ func (c *Core) rulesChanged(ctx context.Context) error {
 	return nil
 }
 
-// mapStoreErr turns store sentinels into API errors.
+// ruleErr maps a store error about one rule.
+func ruleErr(err error, hub, name string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		scope := "the namespace"
+		if hub != "" {
+			scope = "hub " + hub
+		}
+		return apierr.Wrap(err, http.StatusNotFound, "rule_not_found", "%s has no rule %q", scope, trunc(name))
+	}
+	return mapStoreErr(err)
+}
+
+// mapStoreErr turns store errors into API errors: the sentinels into 404 and
+// 409, anything else (the database unreachable, a timeout) into a retryable
+// 503; the cause is logged, never sent.
 func mapStoreErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return apierr.Wrap(err, http.StatusNotFound, "not_found", "%s", err.Error())
+		return apierr.Wrap(err, http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, store.ErrConflict):
-		return apierr.Wrap(err, http.StatusConflict, "conflict", "%s", err.Error())
+		return apierr.Wrap(err, http.StatusConflict, "conflict", "already exists")
 	}
-	return fmt.Errorf("hub: %w", err)
+	return apierr.Unavailable(err, time.Second, "store_unavailable", "the metadata store cannot answer now; retry")
 }

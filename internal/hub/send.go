@@ -38,9 +38,8 @@ func (c *Core) Send(ctx context.Context, req SendRequest) ([]uint64, error) {
 	if len(req.Events) == 0 {
 		return nil, apierr.BadRequest("empty_batch", "the request holds no events")
 	}
-	if req.Publisher != "" && c.IsRevoked(req.Hub, req.Publisher) {
-		c.m.authFailures.WithLabelValues(ReasonPublisherRevoked).Inc()
-		return nil, apierr.Unauthorized(ReasonPublisherRevoked, "publisher %q is revoked", req.Publisher)
+	if err := c.CheckPublisher(req.Hub, req.Publisher); err != nil {
+		return nil, err
 	}
 	if req.Partition >= h.Partitions {
 		return nil, apierr.NotFound("partition_not_found", "hub %q has partitions 0..%d", req.Hub, h.Partitions-1)
@@ -70,14 +69,29 @@ func (c *Core) Send(ctx context.Context, req SendRequest) ([]uint64, error) {
 	start := time.Now()
 	seqs, err := c.log.Append(ctx, req.Hub, evs)
 	c.m.appendSecs.Observe(time.Since(start).Seconds())
-	if errors.Is(err, eventlog.ErrNoHub) {
+	switch {
+	case errors.Is(err, eventlog.ErrNoHub):
 		return nil, apierr.New(http.StatusNotFound, "hub_not_found", "hub %q does not exist", req.Hub)
-	} else if err != nil {
+	case errors.Is(err, eventlog.ErrTooLarge):
+		return nil, apierr.Wrap(err, http.StatusRequestEntityTooLarge, "event_too_large",
+			"an event is larger than the event log accepts in one message")
+	case err != nil:
 		return nil, logErr(err)
 	}
 	c.m.eventsIn.WithLabelValues(req.Hub).Add(float64(len(evs)))
 	c.m.bytesIn.WithLabelValues(req.Hub).Add(float64(bytes))
 	return seqs, nil
+}
+
+// CheckPublisher refuses a revoked publisher (401 publisher_revoked). Front
+// doors call it right after authorization, before reading a request body, so
+// a revoked device costs as little as possible; Send checks again.
+func (c *Core) CheckPublisher(hub, publisher string) error {
+	if publisher != "" && c.IsRevoked(hub, publisher) {
+		c.m.authFailures.WithLabelValues(ReasonPublisherRevoked).Inc()
+		return apierr.Unauthorized(ReasonPublisherRevoked, "publisher %q is revoked", publisher)
+	}
+	return nil
 }
 
 // PartitionFor maps a partition key to a partition: FNV-1a (32-bit) of the

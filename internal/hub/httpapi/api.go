@@ -103,17 +103,45 @@ func (a *API) routes() {
 	}
 }
 
-// ServeHTTP records the request's latency under its route pattern.
+// ServeHTTP records the request's latency under its route pattern. Requests
+// no route matches get the same JSON error body as every other error.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-	a.mux.ServeHTTP(sw, r)
+	if h, pattern := a.mux.Handler(r); pattern == "" {
+		a.unmatched(sw, r, h)
+	} else {
+		a.mux.ServeHTTP(sw, r)
+	}
 	route := r.Pattern
 	if route == "" {
 		route = "unmatched"
 	}
 	a.dur.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 }
+
+// unmatched answers a request no route matches: 404 not_found, or 405
+// method_not_allowed with the Allow header the mux computed.
+func (a *API) unmatched(w http.ResponseWriter, r *http.Request, muxHandler http.Handler) {
+	probe := &headerProbe{header: http.Header{}}
+	muxHandler.ServeHTTP(probe, r)
+	if probe.code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		apierr.Write(w, nil, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	apierr.Write(w, nil, apierr.NotFound("not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+// headerProbe captures what the mux's own not-found/405 handler would send.
+type headerProbe struct {
+	header http.Header
+	code   int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 // h adapts a handler that returns an error; errors are written once, here.
 func (a *API) h(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {

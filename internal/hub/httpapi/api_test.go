@@ -159,6 +159,9 @@ func TestBadInput(t *testing.T) {
 		{"rule admin body too large", "PUT", "/api/v1/authorizationRules/r", bytes.Repeat([]byte(" "), 70<<10), nil, result{413, "body_too_large"}},
 		{"regenerate bad key type", "POST", "/api/v1/authorizationRules/RootManageSharedAccessKey/regenerateKeys", []byte(`{"keyType":"Tertiary"}`), nil, result{400, "invalid_key_type"}},
 		{"checkpoint no sequence", "PUT", "/h/consumergroups/g/checkpoints/0", []byte(`{}`), nil, result{400, "bad_json"}},
+		{"unknown route", "GET", "/h/no/such/route/here", nil, nil, result{404, "not_found"}},
+		{"wrong method", "DELETE", "/h/messages", nil, nil, result{405, "method_not_allowed"}},
+		{"unknown rule", "GET", "/api/v1/authorizationRules/nope/listKeys", nil, nil, result{404, "rule_not_found"}},
 	}
 	for _, c := range cases {
 		got, body := call(t, c.method, s.URL()+c.path, tok, c.body, c.hdr)
@@ -232,6 +235,11 @@ func runRevocation(t *testing.T, o moattest.Options) {
 		if r := status(c.path, c.tok); r != revoked {
 			t.Errorf("revoked send %s: %+v", c.path, r)
 		}
+	}
+	// Refused before its body is even read: a malformed batch still gets 401.
+	if r, _ := call(t, "POST", s.URL()+"/h/publishers/dev1/messages", pubTok, []byte("{not json"),
+		map[string]string{"Content-Type": httpapi.BatchContentType}); r != revoked {
+		t.Errorf("revoked publisher with a malformed body: %+v", r)
 	}
 	if r := status("/h/publishers/dev2/messages", hubTok); r.Status != 201 {
 		t.Errorf("other publisher refused: %+v", r)
@@ -325,6 +333,10 @@ func runHubAndRuleAdmin(t *testing.T, o moattest.Options) {
 	if r, _ := call(t, "PUT", s.URL()+"/api/v1/hubs/orders", tok, []byte(`{"partitions":1}`), nil); r != (result{409, "partition_decrease"}) {
 		t.Fatalf("shrink: %+v", r)
 	}
+	// An update that omits a field keeps its current value.
+	if r, _ := call(t, "PUT", s.URL()+"/api/v1/hubs/orders", tok, []byte(`{}`), nil); r.Status != 200 {
+		t.Fatalf("empty update: %+v", r)
+	}
 	h, err := c.GetHub(ctx, "ORDERS")
 	if err != nil || h.Name != "orders" || h.Partitions != 4 || h.RetentionHours != 48 {
 		t.Fatalf("get: %+v %v", h, err)
@@ -334,7 +346,7 @@ func runHubAndRuleAdmin(t *testing.T, o moattest.Options) {
 		t.Fatalf("list: %+v %v", hs, err)
 	}
 	// Rules: create, list, keys (with connection strings), last-Manage protection.
-	r, err := c.PutRule(ctx, "orders", "listener", []string{"Listen", "Listen"})
+	r, err := c.PutRule(ctx, "orders", "listener", []string{"Listen", "listen"})
 	if err != nil || !cmp.Equal(r.Rights, []string{"Listen"}) || r.PrimaryKey == "" || r.PrimaryKey == r.SecondaryKey {
 		t.Fatalf("put rule: %+v %v", r, err)
 	}

@@ -3,9 +3,14 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/moatsec/moat/internal/apierr"
 	"github.com/moatsec/moat/internal/hub"
 )
@@ -13,67 +18,83 @@ import (
 // MaxBatchEvents bounds the events of one batch request.
 const MaxBatchEvents = 10000
 
-// batchItem is one element of an Event Hubs batch:
+// An Event Hubs batch body is a JSON array of items:
 //
 //	[{"Body": "…", "UserProperties": {…}, "BrokerProperties": {"PartitionKey": "…"}}, …]
 //
+// Field names match case-insensitively, as with Event Hubs' own parser.
 // Body is usually a JSON string (its text is the event body); any other JSON
-// value is stored as its JSON text.
-type batchItem struct {
-	Body             json.RawMessage `json:"Body"`
-	UserProperties   map[string]any  `json:"UserProperties"`
-	BrokerProperties json.RawMessage `json:"BrokerProperties"`
-}
+// value is stored as its JSON text. Other broker properties (Label,
+// MessageId, …) are accepted and ignored. The parser streams tokens with
+// jsontext (the upstream of Go's encoding/json/v2), so a batch is validated
+// and decoded in one pass with few allocations; invalid UTF-8, duplicate
+// fields and unknown item fields are refused.
 
 type brokerProperties struct {
 	PartitionKey string `json:"PartitionKey"`
 }
 
+// parseBrokerProperties parses a BrokerProperties header.
 func parseBrokerProperties(b []byte) (brokerProperties, error) {
 	var p brokerProperties
-	// Other broker properties (Label, MessageId, …) are accepted and ignored.
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, err
-	}
-	return p, nil
+	// Other broker properties are accepted and ignored.
+	err := json.Unmarshal(b, &p)
+	return p, err
 }
 
 func malformed(format string, args ...any) error {
 	return apierr.New(http.StatusBadRequest, "malformed_batch", format, args...)
 }
 
+// pooledDecoder keeps a decoder with its reader so parsing a batch
+// allocates neither.
+type pooledDecoder struct {
+	r   bytes.Reader
+	dec *jsontext.Decoder
+}
+
+var decoders = sync.Pool{New: func() any {
+	p := &pooledDecoder{}
+	p.dec = jsontext.NewDecoder(&p.r)
+	return p
+}}
+
 // ParseBatch parses an Event Hubs batch body. Every error is a 400
 // *apierr.Error with reason malformed_batch (or empty_batch) naming the item.
 func ParseBatch(data []byte) ([]hub.Event, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, malformed("batch: %v", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
+	p := decoders.Get().(*pooledDecoder)
+	p.r.Reset(data)
+	p.dec.Reset(&p.r)
+	dec := p.dec
+	defer func() {
+		p.r.Reset(nil) // drop the reference to the request body
+		p.dec.Reset(&p.r)
+		decoders.Put(p)
+	}()
+	if dec.PeekKind() != '[' {
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, malformed("batch: %v", err)
+		}
 		return nil, malformed("batch must be a JSON array")
 	}
-	var out []hub.Event
-	for i := 0; dec.More(); i++ {
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, malformed("batch: %v", err)
+	}
+	out := make([]hub.Event, 0, 16)
+	for i := 0; dec.PeekKind() != ']'; i++ {
 		if i == MaxBatchEvents {
 			return nil, malformed("batch holds more than %d events", MaxBatchEvents)
 		}
-		var it batchItem
-		if err := dec.Decode(&it); err != nil {
-			return nil, malformed("item %d: %v", i, err)
-		}
-		ev, err := it.event(i)
+		ev, err := parseItem(dec, i)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, ev)
 	}
-	if _, err := dec.Token(); err != nil {
+	if _, err := dec.ReadToken(); err != nil { // ']'
 		return nil, malformed("batch: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, malformed("unexpected data after the batch array")
 	}
 	if len(out) == 0 {
@@ -82,56 +103,196 @@ func ParseBatch(data []byte) ([]hub.Event, error) {
 	return out, nil
 }
 
-func (it batchItem) event(i int) (hub.Event, error) {
-	body := bytes.TrimSpace(it.Body)
-	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
-		return hub.Event{}, malformed("item %d: Body is required", i)
-	}
-	ev := hub.Event{}
-	if body[0] == '"' {
-		var s string
-		if err := json.Unmarshal(body, &s); err != nil {
-			return hub.Event{}, malformed("item %d: Body: %v", i, err)
+func parseItem(dec *jsontext.Decoder, i int) (hub.Event, error) {
+	if dec.PeekKind() != '{' {
+		if _, err := dec.ReadToken(); err != nil {
+			return hub.Event{}, malformed("item %d: %v", i, err)
 		}
-		ev.Body = []byte(s)
-	} else {
-		ev.Body = bytes.Clone(body)
+		return hub.Event{}, malformed("item %d: must be a JSON object", i)
 	}
-	if len(it.UserProperties) > maxProperties {
-		return hub.Event{}, malformed("item %d: at most %d user properties", i, maxProperties)
+	if _, err := dec.ReadToken(); err != nil {
+		return hub.Event{}, malformed("item %d: %v", i, err)
 	}
-	if len(it.UserProperties) > 0 {
-		ev.Properties = make(map[string]any, len(it.UserProperties))
-		for k, v := range it.UserProperties {
-			if len(k) == 0 || len(k) > 256 {
-				return hub.Event{}, malformed("item %d: property names must be 1..256 bytes", i)
-			}
-			ev.Properties[k] = number(v)
-		}
-	}
-	if len(it.BrokerProperties) > 0 && !bytes.Equal(it.BrokerProperties, []byte("null")) {
-		p, err := parseBrokerProperties(it.BrokerProperties)
+	var ev hub.Event
+	var seen [3]bool
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
 		if err != nil {
-			return hub.Event{}, malformed("item %d: BrokerProperties: %v", i, err)
+			return hub.Event{}, malformed("item %d: %v", i, err)
 		}
-		ev.PartitionKey = p.PartitionKey
+		n := name.String() // a token is valid only until the next decoder call
+		field := -1
+		switch {
+		case strings.EqualFold(n, "Body"):
+			field = 0
+		case strings.EqualFold(n, "UserProperties"):
+			field = 1
+		case strings.EqualFold(n, "BrokerProperties"):
+			field = 2
+		default:
+			return hub.Event{}, malformed("item %d: unknown field %.64q", i, n)
+		}
+		if seen[field] {
+			return hub.Event{}, malformed("item %d: duplicate field %q", i, n)
+		}
+		seen[field] = true
+		switch field {
+		case 0:
+			err = parseBody(dec, &ev)
+		case 1:
+			err = parseUserProperties(dec, &ev)
+		case 2:
+			err = parseBatchBrokerProperties(dec, &ev)
+		}
+		if err != nil {
+			return hub.Event{}, malformed("item %d: %s: %v", i, n, err)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // '}'
+		return hub.Event{}, malformed("item %d: %v", i, err)
+	}
+	if ev.Body == nil {
+		return hub.Event{}, malformed("item %d: Body is required", i)
 	}
 	return ev, nil
 }
 
-// number turns json.Number into int64 when integral, else float64, so
-// property types survive the round trip.
-func number(v any) any {
-	n, ok := v.(json.Number)
-	if !ok {
-		return v
+var errNull = errors.New("must not be null")
+
+func parseBody(dec *jsontext.Decoder, ev *hub.Event) error {
+	switch dec.PeekKind() {
+	case '"':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		ev.Body = []byte(tok.String())
+	case 'n':
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		return errNull
+	default:
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		ev.Body = bytes.Clone(v)
 	}
-	if i, err := n.Int64(); err == nil {
-		return i
+	return nil
+}
+
+func parseUserProperties(dec *jsontext.Decoder, ev *hub.Event) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return err
+	case '{':
+	default:
+		if _, err := dec.ReadValue(); err != nil {
+			return err
+		}
+		return errors.New("must be a JSON object")
 	}
-	f, err := n.Float64()
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		k := name.String()
+		if len(k) == 0 || len(k) > 256 {
+			return errors.New("property names must be 1..256 bytes")
+		}
+		if ev.Properties == nil {
+			ev.Properties = make(map[string]any, 4)
+		}
+		if len(ev.Properties) == maxProperties {
+			return errors.New("too many properties")
+		}
+		v, err := propertyValue(dec)
+		if err != nil {
+			return err
+		}
+		ev.Properties[k] = v
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// propertyValue reads one property value: strings, bools and null as
+// themselves, integral numbers as int64, other numbers as float64, arrays
+// and objects decoded by encoding/json.
+func propertyValue(dec *jsontext.Decoder) (any, error) {
+	switch dec.PeekKind() {
+	case '[', '{':
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		err = json.Unmarshal(raw, &v)
+		return v, err
+	}
+	tok, err := dec.ReadToken()
 	if err != nil {
-		return n.String()
+		return nil, err
 	}
-	return f
+	switch tok.Kind() {
+	case '"':
+		return tok.String(), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case 'n':
+		return nil, nil
+	}
+	s := tok.String() // a number's raw text
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	return tok.Float()
+}
+
+func parseBatchBrokerProperties(dec *jsontext.Decoder, ev *hub.Event) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return err
+	case '{':
+	default:
+		if _, err := dec.ReadValue(); err != nil {
+			return err
+		}
+		return errors.New("must be a JSON object")
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(name.String(), "PartitionKey") {
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+			continue
+		}
+		if dec.PeekKind() != '"' {
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+			return errors.New("PartitionKey must be a string")
+		}
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		ev.PartitionKey = tok.String()
+	}
+	_, err := dec.ReadToken()
+	return err
 }

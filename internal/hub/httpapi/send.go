@@ -56,6 +56,9 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, req hub.SendRequest, 
 	if _, err := a.authorize(r, resource, hub.Send); err != nil {
 		return err
 	}
+	if err := a.core.CheckPublisher(req.Hub, req.Publisher); err != nil {
+		return err
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	if err := a.readBody(w, r, buf); err != nil {
