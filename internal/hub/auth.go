@@ -76,7 +76,7 @@ func (c *Core) reloadRules(ctx context.Context) error {
 	defer c.reloadMu.Unlock()
 	rules, err := c.store.ListAllRules(ctx)
 	if err != nil {
-		return fmt.Errorf("hub: load rules: %w", err)
+		return mapStoreErr(fmt.Errorf("hub: load rules: %w", err))
 	}
 	rs := &ruleSet{byKey: make(map[ruleKey]*ruleEntry, len(rules)), cache: newTokenCache()}
 	for _, r := range rules {

@@ -36,6 +36,7 @@ type KV interface {
 	Put(ctx context.Context, key string, value []byte) error
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, key string) error
+	Keys(ctx context.Context) ([]string, error)
 	Watch(ctx context.Context, fn func(key string, value []byte, deleted bool)) (<-chan struct{}, error)
 }
 
@@ -187,7 +188,7 @@ func (c *Core) reloadHubs(ctx context.Context) error {
 	defer c.reloadMu.Unlock()
 	hs, err := c.store.ListHubs(ctx)
 	if err != nil {
-		return fmt.Errorf("hub: load hubs: %w", err)
+		return mapStoreErr(fmt.Errorf("hub: load hubs: %w", err))
 	}
 	m := make(map[string]store.Hub, len(hs))
 	for _, h := range hs {

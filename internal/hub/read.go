@@ -93,7 +93,8 @@ func (c *Core) PutCheckpoint(ctx context.Context, cp store.Checkpoint) (store.Ch
 	if err := c.store.PutCheckpoint(ctx, cp); err != nil {
 		return store.Checkpoint{}, mapStoreErr(err)
 	}
-	return c.store.GetCheckpoint(ctx, h, g, cp.Partition)
+	cp, err = c.store.GetCheckpoint(ctx, h, g, cp.Partition)
+	return cp, mapStoreErrNil(err)
 }
 
 // GetCheckpoint returns a consumer group's position in a partition.

@@ -143,20 +143,25 @@ func (c *Core) ListRevoked(_ context.Context, hub string) ([]RevokedPublisher, e
 	return out, nil
 }
 
+// dropRevocations deletes a hub's revocations from the shared bucket first,
+// then from this node's set, so a failed attempt leaves them for a retry to
+// find in the bucket (the source of truth), never only in memory.
 func (c *Core) dropRevocations(ctx context.Context, hub string) error {
-	c.revMu.Lock()
-	var keys []pubKey
-	for k := range c.revoked {
-		if k.hub == hub {
-			keys = append(keys, k)
-			delete(c.revoked, k)
-		}
+	keys, err := c.revKV.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("hub: list revocations of %s: %w", hub, err)
 	}
-	c.revMu.Unlock()
-	for _, k := range keys {
-		if err := c.revKV.Delete(ctx, revKey(k.hub, k.publisher)); err != nil && !errors.Is(err, eventlog.ErrNotFoundKey) {
+	for _, key := range keys {
+		k, ok := parseRevKey(key)
+		if !ok || k.hub != hub {
+			continue
+		}
+		if err := c.revKV.Delete(ctx, key); err != nil && !errors.Is(err, eventlog.ErrNotFoundKey) {
 			return fmt.Errorf("hub: drop revocations of %s: %w", hub, err)
 		}
+		c.revMu.Lock()
+		delete(c.revoked, k)
+		c.revMu.Unlock()
 	}
 	return nil
 }
