@@ -19,9 +19,12 @@ const (
 	embeddedMaxMemory = 256 << 20
 
 	// embeddedMaxPayload is the largest message (headers + body) the embedded
-	// server accepts: room for a 1 MiB event plus its metadata. External
-	// servers use their own max_payload (1 MiB by default).
-	embeddedMaxPayload = 2 << 20
+	// server accepts, so the largest record: the events of a 1 MiB HTTP
+	// request (at most 10,000, with their metadata) fit in one record except
+	// in contrived cases, which Append splits. External servers use their
+	// own max_payload (1 MiB by default) and get more, smaller records.
+	// 8 MiB is the most the server takes without a warning.
+	embeddedMaxPayload = 8 << 20
 )
 
 // Config configures Open. The zero value (apart from DataDir) runs an embedded

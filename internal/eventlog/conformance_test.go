@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/nats-io/nats.go"
 )
 
 // TestEmbedded runs the conformance suite on a fresh embedded server per
@@ -247,14 +248,22 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 			t.Errorf("paged sequences (-want +got):\n%s", diff)
 		}
 
-		// From the middle of the partition (a partition-1 sequence): next event of partition 0.
-		evs, _ := mustRead(t, l, "rd", 0, all[1], 1)
-		if len(evs) != 1 || evs[0].Sequence != p0[1] {
-			t.Errorf("Read from %d = %v, want sequence %d", all[1], seqsOf(evs), p0[1])
+		// From inside the record: that event on.
+		evs, _ := mustRead(t, l, "rd", 0, p0[4], 2)
+		if diff := cmp.Diff(p0[4:6], seqsOf(evs)); diff != "" {
+			t.Errorf("Read from p0[4] (-want +got):\n%s", diff)
+		}
+		// From a sequence of another partition stored later: the next event
+		// of partition 0 after it.
+		p1 := mustAppend(t, l, "rd", Event{Partition: 1, Body: []byte("between")})
+		later := mustAppend(t, l, "rd", Event{Partition: 0, Body: []byte("later")})
+		evs, _ = mustRead(t, l, "rd", 0, p1[0], 5)
+		if diff := cmp.Diff(later, seqsOf(evs)); diff != "" {
+			t.Errorf("Read from a partition-1 sequence (-want +got):\n%s", diff)
 		}
 		// Beyond the end.
-		evs, next := mustRead(t, l, "rd", 0, 1_000_000, 5)
-		if len(evs) != 0 || next != 1_000_000 {
+		evs, next := mustRead(t, l, "rd", 0, 1<<40, 5)
+		if len(evs) != 0 || next != 1<<40 {
 			t.Errorf("Read beyond end = %d events, next %d", len(evs), next)
 		}
 		if _, _, err := l.Read(ctx, "rd", 0, 1, 0, 0); !errors.Is(err, ErrInvalid) {
@@ -489,8 +498,16 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 						t.Error(err)
 						return
 					}
-					if !slices.IsSorted(seqs) {
-						t.Errorf("batch sequences not in order: %v", seqs)
+					for p := range 4 {
+						var ps []uint64
+						for i, e := range batch {
+							if e.Partition == p {
+								ps = append(ps, seqs[i])
+							}
+						}
+						if !slices.IsSorted(ps) {
+							t.Errorf("partition %d sequences not in order: %v", p, ps)
+						}
 					}
 					mu.Lock()
 					all = append(all, seqs...)
@@ -502,6 +519,256 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 		slices.Sort(all)
 		if len(slices.Compact(all)) != writers*batches*size {
 			t.Errorf("got %d distinct sequences, want %d", len(all), writers*batches*size)
+		}
+	})
+
+	t.Run("AppendAcrossPartitions", func(t *testing.T) {
+		l := newLog(t)
+		ensureHub(t, l, "ap", 3)
+		var batch []Event
+		for i := range 40 {
+			batch = append(batch, Event{Partition: (i*5 + i/7) % 3, Body: fmt.Appendf(nil, "%d", i)})
+		}
+		seqs := mustAppend(t, l, "ap", batch...)
+		// Each partition reads back its events in input order, with the
+		// sequences Append returned for them at their input positions.
+		for p := range 3 {
+			var want []uint64
+			var wantBodies []string
+			for i, e := range batch {
+				if e.Partition == p {
+					want = append(want, seqs[i])
+					wantBodies = append(wantBodies, string(e.Body))
+				}
+			}
+			evs, _ := mustRead(t, l, "ap", p, 0, 100)
+			if diff := cmp.Diff(want, seqsOf(evs)); diff != "" {
+				t.Errorf("partition %d sequences (-returned by Append +read):\n%s", p, diff)
+			}
+			if diff := cmp.Diff(wantBodies, bodies(evs)); diff != "" {
+				t.Errorf("partition %d bodies (-want +got):\n%s", p, diff)
+			}
+			for i := 1; i < len(want); i++ {
+				if want[i] <= want[i-1] {
+					t.Errorf("partition %d: sequences not increasing: %v", p, want)
+				}
+			}
+		}
+	})
+
+	t.Run("RecordSplitAtMaxPayload", func(t *testing.T) {
+		l := newLog(t)
+		l.maxRecord = 4 << 10 // as if the server's max_payload were 4 KiB
+		ensureHub(t, l, "split", 2)
+		var batch []Event
+		for i := range 100 {
+			batch = append(batch, Event{Publisher: "dev", Body: fmt.Appendf(nil, "%03d%s", i, strings.Repeat("x", 197))})
+			if i%30 == 0 {
+				batch = append(batch, Event{Partition: 1, Body: []byte("p1")})
+			}
+		}
+		seqs := mustAppend(t, l, "split", batch...)
+		var want []uint64
+		records := map[uint64]bool{}
+		for i, e := range batch {
+			if e.Partition == 0 {
+				want = append(want, seqs[i])
+				records[seqs[i]>>16] = true
+			}
+		}
+		if len(records) < 5 {
+			t.Errorf("100 events of 200 B in %d records of at most 4 KiB", len(records))
+		}
+		evs, _ := mustRead(t, l, "split", 0, 0, 1000)
+		if diff := cmp.Diff(want, seqsOf(evs)); diff != "" {
+			t.Errorf("sequences (-appended +read):\n%s", diff)
+		}
+		for i, e := range evs {
+			if !strings.HasPrefix(string(e.Body), fmt.Sprintf("%03d", i)) || e.Publisher != "dev" {
+				t.Fatalf("event %d: %q from %q", i, e.Body[:3], e.Publisher)
+			}
+		}
+		// An event that does not fit in a record alone.
+		_, err := l.Append(ctx, "split", []Event{{Body: make([]byte, 4<<10)}})
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("event of 4 KiB: err = %v, want ErrTooLarge", err)
+		}
+	})
+
+	t.Run("BigBatch", func(t *testing.T) {
+		// 10,000 events of 200 B (219 B as stored): records of at most
+		// recordTarget bytes.
+		l := newLog(t)
+		ensureHub(t, l, "bb", 1)
+		batch := make([]Event, 10_000)
+		for i := range batch {
+			batch[i] = Event{Publisher: "publisher-0001", Body: fmt.Appendf(nil, "%05d%s", i, strings.Repeat("b", 195))}
+		}
+		seqs := mustAppend(t, l, "bb", batch...)
+		records := map[uint64]bool{}
+		for _, s := range seqs {
+			records[s>>16] = true
+		}
+		if want := len(batch) * 219 / recordTarget; len(records) < want || len(records) > want+2 {
+			t.Errorf("%d records of at most %d bytes, want about %d", len(records), recordTarget, want+1)
+		}
+		evs, next := mustRead(t, l, "bb", 0, 0, MaxReadLimit)
+		if !slices.Equal(seqsOf(evs), seqs) || next != seqs[len(seqs)-1]+1 {
+			t.Fatalf("read %d events, next %d", len(evs), next)
+		}
+		for i, e := range evs {
+			if string(e.Body[:5]) != fmt.Sprintf("%05d", i) {
+				t.Fatalf("event %d: body %q", i, e.Body[:5])
+			}
+		}
+	})
+
+	t.Run("SmallLimitsResume", func(t *testing.T) {
+		l := newLog(t)
+		ensureHub(t, l, "sl", 2)
+		var want []string
+		for n := 1; n <= 12; n++ { // records of 1..12 events, some single MsgID ones
+			var batch []Event
+			for i := range n {
+				body := fmt.Sprintf("%d.%d", n, i)
+				ev := Event{Body: []byte(body)}
+				if n%5 == 0 {
+					ev.MsgID = body
+				}
+				batch = append(batch, ev, Event{Partition: 1, Body: []byte("other")})
+				want = append(want, body)
+			}
+			mustAppend(t, l, "sl", batch...)
+		}
+		for _, limit := range []int{1, 2, 3, 5, 7, 13, 100} {
+			var got []string
+			var last uint64
+			from := uint64(0)
+			for {
+				evs, next := mustRead(t, l, "sl", 0, from, limit)
+				if len(evs) == 0 {
+					break
+				}
+				if len(evs) > limit {
+					t.Fatalf("limit %d: %d events", limit, len(evs))
+				}
+				for _, e := range evs {
+					if e.Sequence <= last {
+						t.Fatalf("limit %d: sequence %d after %d", limit, e.Sequence, last)
+					}
+					last = e.Sequence
+				}
+				if next != last+1 {
+					t.Fatalf("limit %d: next %d, last %d", limit, next, last)
+				}
+				got = append(got, bodies(evs)...)
+				from = next
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("limit %d: events read (-want +got):\n%s", limit, diff)
+			}
+		}
+		// Reading from any event's sequence starts at that event; from
+		// sequence+1, at the next one.
+		all, _ := mustRead(t, l, "sl", 0, 0, 1000)
+		for i, e := range all {
+			evs, _ := mustRead(t, l, "sl", 0, e.Sequence, 2)
+			if len(evs) == 0 || evs[0].Sequence != e.Sequence {
+				t.Fatalf("from %d (event %d): got %v", e.Sequence, i, seqsOf(evs))
+			}
+			evs, _ = mustRead(t, l, "sl", 0, e.Sequence+1, 1)
+			switch {
+			case i+1 < len(all) && (len(evs) != 1 || evs[0].Sequence != all[i+1].Sequence):
+				t.Fatalf("from %d+1 (event %d): got %v, want %d", e.Sequence, i, seqsOf(evs), all[i+1].Sequence)
+			case i+1 == len(all) && len(evs) != 0:
+				t.Fatalf("from after the last event: got %v", seqsOf(evs))
+			}
+		}
+	})
+
+	t.Run("PartitionInfoMatchesReads", func(t *testing.T) {
+		l := newLog(t)
+		ensureHub(t, l, "pim", 2)
+		for n := range 4 {
+			batch := make([]Event, 3+n*5)
+			for i := range batch {
+				batch[i] = Event{Partition: i % 2, Body: fmt.Appendf(nil, "%d", i)}
+			}
+			mustAppend(t, l, "pim", batch...)
+		}
+		for p := range 2 {
+			info, err := l.PartitionInfo(ctx, "pim", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, _ := mustRead(t, l, "pim", p, 0, 1000)
+			first, last := evs[0], evs[len(evs)-1]
+			if info.Empty || info.FirstSequence != first.Sequence || info.LastSequence != last.Sequence || !info.LastEnqueuedTime.Equal(last.EnqueuedTime) {
+				t.Errorf("partition %d: info %+v; read first %d, last %d at %v", p, info, first.Sequence, last.Sequence, last.EnqueuedTime)
+			}
+			// Reading from LastSequence+1 sees only later events.
+			if evs, _ := mustRead(t, l, "pim", p, info.LastSequence+1, 10); len(evs) != 0 {
+				t.Errorf("partition %d: read %v after the last sequence", p, seqsOf(evs))
+			}
+			later := mustAppend(t, l, "pim", Event{Partition: p, Body: []byte("later")})
+			if evs, _ := mustRead(t, l, "pim", p, info.LastSequence+1, 10); !slices.Equal(seqsOf(evs), later) {
+				t.Errorf("partition %d: read %v after the last sequence, want %v", p, seqsOf(evs), later)
+			}
+		}
+	})
+
+	t.Run("CorruptRecord", func(t *testing.T) {
+		l := newLog(t)
+		ensureHub(t, l, "bad", 1)
+		js := l.control().js
+		subj := l.names.subject("bad", 0)
+		before := mustAppend(t, l, "bad", Event{Body: []byte("before 1")}, Event{Body: []byte("before 2")})
+		// Foreign data on the partition: a message that is no record, then
+		// a record whose properties are not JSON.
+		plain, err := js.Publish(ctx, subj, []byte("not a record"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		badProps, err := js.PublishMsg(ctx, &nats.Msg{Subject: subj, Header: nats.Header{hdrCount: {"1"}},
+			Data: []byte{recordVersion, 1, 0, 0, 2, '{', '[', 0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := mustAppend(t, l, "bad", Event{Body: []byte("after")})
+
+		// A read returns the events stored before a corrupt record...
+		evs, next := mustRead(t, l, "bad", 0, 0, 100)
+		if !slices.Equal(seqsOf(evs), before) {
+			t.Fatalf("read %v (%q), want %v", seqsOf(evs), bodies(evs), before)
+		}
+		// ...and the read that starts at it fails, naming it.
+		for _, wait := range []time.Duration{0, time.Hour} {
+			evs, n, err := l.Read(ctx, "bad", 0, next, 100, wait)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("record %d ", plain.Sequence)) || len(evs) != 0 || n != next {
+				t.Fatalf("read at the corrupt record: %d events, next %d, err %v; want ErrCorrupt naming record %d", len(evs), n, err, plain.Sequence)
+			}
+		}
+		// Skipping it as ErrCorrupt's doc says reaches the next one, then
+		// the good record after.
+		_, _, err = l.Read(ctx, "bad", 0, (plain.Sequence+1)<<16, 100, 0)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("record %d ", badProps.Sequence)) {
+			t.Fatalf("read at the second corrupt record: err %v", err)
+		}
+		evs, _ = mustRead(t, l, "bad", 0, (badProps.Sequence+1)<<16, 100)
+		if !slices.Equal(seqsOf(evs), after) {
+			t.Errorf("read after the corrupt records: %v, want %v", seqsOf(evs), after)
+		}
+		// PartitionInfo needs only the last record to be sound.
+		if info, err := l.PartitionInfo(ctx, "bad", 0); err != nil || info.LastSequence != after[0] || info.FirstSequence != before[0] {
+			t.Errorf("PartitionInfo = %+v, %v", info, err)
+		}
+		truncated, err := js.PublishMsg(ctx, &nats.Msg{Subject: subj, Header: nats.Header{hdrCount: {"1"}},
+			Data: []byte{recordVersion, 1, 0, 0, 0, 9, 'x'}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.PartitionInfo(ctx, "bad", 0); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("record %d ", truncated.Sequence)) {
+			t.Errorf("PartitionInfo with a corrupt last record: err = %v, want ErrCorrupt", err)
 		}
 	})
 

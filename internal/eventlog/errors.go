@@ -20,7 +20,8 @@ var (
 	ErrNoHub = errors.New("eventlog: no such hub")
 	// ErrNoPartition means the hub exists but has no such partition.
 	ErrNoPartition = errors.New("eventlog: no such partition")
-	// ErrTooLarge means an event does not fit in one NATS message.
+	// ErrTooLarge means an event does not fit in one NATS message (a
+	// record holding only that event).
 	ErrTooLarge = errors.New("eventlog: event too large")
 	// ErrInvalid means an argument was rejected before reaching NATS.
 	ErrInvalid = errors.New("eventlog: invalid argument")
@@ -28,6 +29,11 @@ var (
 	ErrExists = errors.New("eventlog: key exists")
 	// ErrNotFoundKey is returned by KV.Get and KV.Delete for an absent key.
 	ErrNotFoundKey = errors.New("eventlog: key not found")
+	// ErrCorrupt means a message stored on a partition is not a record this
+	// package can decode (foreign or damaged data). The error names the
+	// record's stream sequence R; its events, if any, have sequences
+	// R<<16 .. R<<16|0xffff, so reading from (R+1)<<16 skips it.
+	ErrCorrupt = errors.New("eventlog: corrupt record")
 )
 
 // errClosed is the cause reported for calls made after Close.
@@ -78,7 +84,7 @@ func wrap(op string, err error) error {
 	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrNoHub),
 		errors.Is(err, ErrNoPartition), errors.Is(err, ErrTooLarge),
 		errors.Is(err, ErrInvalid), errors.Is(err, ErrExists),
-		errors.Is(err, ErrNotFoundKey):
+		errors.Is(err, ErrNotFoundKey), errors.Is(err, ErrCorrupt):
 		return err
 	default:
 		return fmt.Errorf("eventlog: %s: %w", op, err)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestEscapeHeader(t *testing.T) {
@@ -45,32 +46,43 @@ func FuzzHeaderRoundTrip(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		raw := "NATS/1.0\r\n" + hdrPartitionKey + ": " + escapeHeader(s) + "\r\n\r\n"
+		raw := "NATS/1.0\r\n" + jetstream.MsgIDHeader + ": " + escapeHeader(s) + "\r\n\r\n"
 		h, err := nats.DecodeHeadersMsg([]byte(raw))
 		if err != nil {
 			t.Fatalf("decode %q: %v", raw, err)
 		}
-		got, err := unescapeHeader(h.Get(hdrPartitionKey))
+		got, err := unescapeHeader(h.Get(jetstream.MsgIDHeader))
 		if err != nil || got != s {
 			t.Fatalf("round trip of %q = %q, %v", s, got, err)
 		}
 	})
 }
 
-// wireSize must agree with nats.go's own size accounting, which is what
-// max_payload is checked against.
+// wireSize and recordHeaderSize must agree with nats.go's own size
+// accounting, which is what max_payload is checked against.
 func TestWireSize(t *testing.T) {
 	t.Parallel()
-	for _, ev := range []Event{
-		{Body: []byte("plain")},
-		{Publisher: "p", PartitionKey: "k k", MsgID: "id", Properties: map[string]any{"a": 1}, Body: make([]byte, 1000)},
+	for _, evs := range [][]Event{
+		{{Body: []byte("plain")}},
+		{{Publisher: "p", PartitionKey: "k k", MsgID: "id ü", Properties: map[string]any{"a": 1}, Body: make([]byte, 1000)}},
+		make([]Event, 12345),
 	} {
-		m := &nats.Msg{Subject: "s"}
-		if err := ev.encode(m); err != nil {
+		b, err := buildRecords(evs, []string{"subject"}, 8<<20, 8<<20)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if len(b.msgs) != 1 {
+			t.Fatalf("%d records, want 1", len(b.msgs))
+		}
+		m := &b.msgs[0]
 		if got, want := wireSize(m), int64(m.Size()-len(m.Subject)); got != want {
 			t.Errorf("wireSize = %d, nats.Msg.Size without subject = %d", got, want)
 		}
+		if got, want := int64(recordHeaderSize(len(evs), escapeHeader(evs[0].MsgID))), wireSize(m)-int64(len(m.Data)); got != want {
+			t.Errorf("recordHeaderSize = %d, header bytes on the wire = %d", got, want)
+		}
+	}
+	if got, want := maxCountHeaderSize, len("NATS/1.0\r\nMoat-Count: 65536\r\n\r\n"); got != want {
+		t.Errorf("maxCountHeaderSize = %d, want %d", got, want)
 	}
 }

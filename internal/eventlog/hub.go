@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -92,6 +93,9 @@ func (l *Log) DeleteHub(ctx context.Context, name string) error {
 type hubInfo struct {
 	stream   string
 	subjects []string // index = partition
+
+	// What recent Reads saw, to size their fetches (see batch).
+	eventsPerRecord, bytesPerRecord atomic.Int64
 }
 
 func (l *Log) newHubInfo(name string, partitions int) *hubInfo {

@@ -25,6 +25,8 @@ type Log struct {
 	next  atomic.Uint32 // round-robin cursor over conns
 	hubs  hubCache
 
+	maxRecord int // if > 0, caps record size below max_payload (tests)
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -168,8 +170,11 @@ func (l *Log) Ping(ctx context.Context) error {
 	return nil
 }
 
-// MaxPayload is the largest NATS message (event body plus encoded metadata)
-// the server accepts; Append rejects bigger events with ErrTooLarge.
+// MaxPayload is the largest NATS message (headers plus body) the server
+// accepts, so the largest record. An event must fit in a record of its own
+// (MaxPayload less a few dozen bytes of record framing and headers, more
+// with a long MsgID); Append rejects bigger events with ErrTooLarge and
+// splits bigger batches into several records.
 func (l *Log) MaxPayload() int64 { return l.control().nc.MaxPayload() }
 
 // Close drains every connection (in-flight acks and replies are delivered)

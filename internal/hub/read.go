@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/moatsec/moat/internal/apierr"
@@ -49,6 +50,9 @@ func (c *Core) Read(ctx context.Context, hub string, partition int, from uint64,
 	evs, next, err := c.log.Read(ctx, h, partition, from, limit, wait)
 	if errors.Is(err, eventlog.ErrNoHub) {
 		return nil, 0, apierr.NotFound("hub_not_found", "hub %q does not exist", h)
+	} else if errors.Is(err, eventlog.ErrCorrupt) {
+		// Retrying cannot help; the message names the record to skip.
+		return nil, 0, apierr.Wrap(err, http.StatusInternalServerError, "corrupt_record", "%v", err)
 	} else if err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()

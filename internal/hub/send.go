@@ -72,6 +72,8 @@ func (c *Core) Send(ctx context.Context, req SendRequest) ([]uint64, error) {
 	switch {
 	case errors.Is(err, eventlog.ErrNoHub):
 		return nil, apierr.New(http.StatusNotFound, "hub_not_found", "hub %q does not exist", req.Hub)
+	case errors.Is(err, eventlog.ErrCorrupt):
+		return nil, apierr.Wrap(err, http.StatusInternalServerError, "corrupt_record", "the event log holds a record this server cannot decode")
 	case errors.Is(err, eventlog.ErrTooLarge):
 		return nil, apierr.Wrap(err, http.StatusRequestEntityTooLarge, "event_too_large",
 			"an event is larger than the event log accepts in one message")

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/moatsec/moat/internal/client"
+	"github.com/moatsec/moat/internal/config"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
 	"github.com/moatsec/moat/internal/moattest"
@@ -455,5 +456,20 @@ func TestHealthzAndMetrics(t *testing.T) {
 	_, hb := call(t, "GET", s.URL()+"/healthz", "", nil, nil)
 	if json.Unmarshal(hb, &health) != nil || health["status"] != "ok" {
 		t.Fatalf("healthz body %s", hb)
+	}
+}
+
+// TestEventLargerThanTheLogTakes: with the request limit raised above what
+// the log stores in one message, an oversized event is 413 event_too_large
+// (not a retryable 503), and nothing is stored.
+func TestEventLargerThanTheLogTakes(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{Config: func(c *config.Server) { c.MaxBody = 16 << 20 }})
+	mustHub(t, s, "h", 1)
+	got, _ := call(t, "POST", s.URL()+"/h/messages", rootToken(s), bytes.Repeat([]byte("a"), 9<<20), nil)
+	if got != (result{413, "event_too_large"}) {
+		t.Fatalf("9 MiB event: %+v", got)
+	}
+	if resp, err := s.Client.Read(context.Background(), "h", 0, 1, 10, 0); err != nil || len(resp.Events) != 0 {
+		t.Fatalf("after refusal: %d events, %v", len(resp.Events), err)
 	}
 }
