@@ -35,6 +35,7 @@ type IngestOptions struct {
 	Warmup      time.Duration
 	Publishers  int  // > 0: each request goes to /hub/publishers/dev-N with a publisher token
 	HTTP2       bool // use HTTP/2 instead of one HTTP/1.1 connection per client
+	DeleteHub   bool // delete the hub afterwards (its events too)
 }
 
 // Ingest runs an ingest benchmark against a server.
@@ -60,6 +61,9 @@ func Ingest(ctx context.Context, o IngestOptions) (Result, error) {
 	}
 	if _, err := admin.PutHub(ctx, o.Hub, hub.HubSpec{Partitions: o.Partitions}); err != nil {
 		return Result{}, fmt.Errorf("bench: create hub: %w", err)
+	}
+	if o.DeleteHub {
+		defer admin.DeleteHub(context.Background(), o.Hub)
 	}
 	body, contentType := payload(o.Batch, o.Size)
 

@@ -115,6 +115,8 @@ func startLocal(ctx context.Context, o *bench.IngestOptions, noTLS bool, natsURL
 	}
 	cfg := config.Defaults()
 	cfg.Data, cfg.Listen, cfg.NoTLS, cfg.NATS = dir, "127.0.0.1:0", noTLS, natsURL
+	cfg.NATSPrefix = "moatbench" // never touch a real deployment's streams on a shared NATS
+	o.DeleteHub = true           // the benchmark's events go with its server
 	srv, err := server.Start(ctx, cfg, server.Options{})
 	if err != nil {
 		os.RemoveAll(dir)
