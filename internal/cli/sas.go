@@ -12,19 +12,32 @@ import (
 
 func newSASCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "sas", Short: "Sign and inspect Shared Access Signature tokens"}
-	var resource, hubName, publisher string
+	var resource, hubName, publisher, rule string
 	var ttl time.Duration
 	sign := &cobra.Command{
 		Use:   "sign",
 		Short: "Sign a token with the connection string's key",
 		Long: `Sign an Event Hubs–style SAS token with the key of the connection string
 (--connection-string, MOAT_CONNECTION_STRING or --data DIR). The token is scoped to
---resource (a URI such as sb://NAMESPACE/hub), or to --hub H [--publisher P].`,
+--resource (a URI such as sb://NAMESPACE/hub), or to --hub H [--publisher P].
+With --rule NAME it signs with that rule's key instead, fetched from the server
+(a hub-level rule of --hub when --hub is given, else a namespace rule; needs Manage).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cs, err := g.connectionString()
 			if err != nil {
 				return err
+			}
+			if rule != "" {
+				c, _, err := g.client(adminTTL)
+				if err != nil {
+					return err
+				}
+				r, err := c.ListKeys(cmd.Context(), hubName, rule)
+				if err != nil {
+					return err
+				}
+				cs.SharedAccessKeyName, cs.SharedAccessKey, cs.SharedAccessSignature = r.Name, r.PrimaryKey, ""
 			}
 			if cs.SharedAccessKey == "" {
 				return fmt.Errorf("the connection string holds a signature, not a key: it cannot sign")
@@ -55,6 +68,7 @@ func newSASCmd(g *globals) *cobra.Command {
 	sign.Flags().StringVar(&hubName, "hub", "", "scope the token to this hub")
 	sign.Flags().StringVar(&publisher, "publisher", "", "with --hub: scope the token to this publisher")
 	sign.Flags().DurationVar(&ttl, "ttl", time.Hour, "token lifetime")
+	sign.Flags().StringVar(&rule, "rule", "", "sign with this rule's primary key, fetched from the server")
 
 	var key, namespace string
 	var iot bool

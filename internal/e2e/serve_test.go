@@ -130,9 +130,21 @@ func TestCLIQuickStart(t *testing.T) {
 	}
 	must("", "publisher", "restore", "telemetry", "dev1")
 	must("", "send", "--hub", "telemetry", "--publisher", "dev1", "x")
-	// Rules.
+	// Rules, and a device token signed with a hub rule's key (sas sign --rule).
 	if out := must("", "rule", "create", "devices", "--hub", "telemetry", "--rights", "Send"); !strings.Contains(out, "primaryConnectionString") {
 		t.Fatalf("rule create:\n%s", out)
+	}
+	devTok := strings.TrimSpace(must("", "sas", "sign", "--rule", "devices", "--hub", "telemetry", "--publisher", "dev2"))
+	if !strings.Contains(devTok, "skn=devices") {
+		t.Fatalf("sas sign --rule: %s", devTok)
+	}
+	if out := must("", "--connection-string", "Endpoint=sb://localhost/;SharedAccessSignature="+devTok,
+		"send", "--hub", "telemetry", "--publisher", "dev2", "with a device token"); out != "" {
+		t.Fatalf("send with a device token printed %q", out)
+	}
+	if _, err := moat("", "--connection-string", "Endpoint=sb://localhost/;SharedAccessSignature="+devTok,
+		"send", "--hub", "telemetry", "--publisher", "dev3", "x"); err == nil || !strings.Contains(err.Error(), "wrong_resource") {
+		t.Fatalf("a dev2 token sending as dev3: %v", err)
 	}
 	must("", "rule", "regenerate", "devices", "--hub", "telemetry", "--key", "secondary")
 	if out := must("", "rule", "list", "--hub", "telemetry"); !strings.Contains(out, "devices") {
