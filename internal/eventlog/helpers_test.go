@@ -2,16 +2,12 @@ package eventlog
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/moatsec/moat/internal/eventlog/natstest"
 )
 
 // testLogger reports warnings and errors through t.Log, so a noisy server or
@@ -28,11 +24,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // randomPrefix gives each test its own namespace on a shared server.
-func randomPrefix() string {
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	return "t" + hex.EncodeToString(b)
-}
+func randomPrefix() string { return natstest.Prefix() }
 
 func openEmbedded(t testing.TB, dir string) *Log {
 	t.Helper()
@@ -55,64 +47,20 @@ func openEmbeddedAt(t testing.TB, dir, prefix string) *Log {
 	return l
 }
 
-func externalURL() string {
-	if u := os.Getenv("MOAT_TEST_NATS"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
-}
-
-// openExternal connects to the machine's NATS server with a fresh prefix and
-// deletes everything under that prefix when the test ends. It skips the test
-// when the server is unreachable, unless MOAT_TEST_REQUIRE_NATS=1.
+// openExternal connects to the machine's NATS server (natstest) with a fresh
+// prefix whose streams are deleted when the test ends.
 func openExternal(t testing.TB) *Log {
 	t.Helper()
-	prefix := randomPrefix()
-	cfg := Config{URL: externalURL(), Logger: testLogger(t), Prefix: prefix, Conns: 2}
+	url, prefix := natstest.URL(t), randomPrefix()
+	natstest.Cleanup(t, url, prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := Open(ctx, cfg)
+	l, err := Open(ctx, Config{URL: url, Logger: testLogger(t), Prefix: prefix, Conns: 2})
 	if err != nil {
-		if os.Getenv("MOAT_TEST_REQUIRE_NATS") == "1" {
-			t.Fatalf("external NATS %s: %v", cfg.URL, err)
-		}
-		t.Skipf("external NATS %s unreachable: %v", cfg.URL, err)
+		t.Fatalf("external NATS %s: %v", url, err)
 	}
-	t.Cleanup(func() {
-		_ = l.Close()
-		// The test may have closed l: clean up on a fresh connection.
-		cl, err := Open(context.Background(), cfg)
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer cl.Close()
-		purgeNamespace(t, cl)
-	})
+	t.Cleanup(func() { _ = l.Close() })
 	return l
-}
-
-// purgeNamespace deletes every stream of l's prefix (hubs and KV buckets).
-func purgeNamespace(t testing.TB, l *Log) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	js := l.control().js
-	lister := js.StreamNames(ctx)
-	var doomed []string
-	for name := range lister.Name() {
-		if strings.HasPrefix(name, l.names.prefix+"_") || strings.HasPrefix(name, "KV_"+l.names.prefix+"_") {
-			doomed = append(doomed, name)
-		}
-	}
-	if err := lister.Err(); err != nil {
-		t.Errorf("cleanup: list streams: %v", err)
-	}
-	for _, name := range doomed {
-		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			t.Errorf("cleanup: delete stream %s: %v", name, err)
-		}
-	}
 }
 
 // consumers returns the number of consumers on hub's stream.

@@ -173,6 +173,16 @@ func (a *API) authorize(r *http.Request, resource string, right hub.Right) (hub.
 // canonical path pieces from the URL.
 func hubParam(r *http.Request) (string, error) { return hub.CanonicalHub(r.PathValue("hub")) }
 
+// hubAndPartition reads the {hub} and {partition} path values.
+func hubAndPartition(r *http.Request) (string, int, error) {
+	h, err := hubParam(r)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := partitionParam(r)
+	return h, p, err
+}
+
 func partitionParam(r *http.Request) (int, error) {
 	p, err := strconv.Atoi(r.PathValue("partition"))
 	if err != nil || p < 0 || p >= hub.MaxPartitions {

@@ -183,18 +183,7 @@ func parseBody(dec *jsontext.Decoder, ev *hub.Event) error {
 }
 
 func parseUserProperties(dec *jsontext.Decoder, ev *hub.Event) error {
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '{':
-	default:
-		if _, err := dec.ReadValue(); err != nil {
-			return err
-		}
-		return errors.New("must be a JSON object")
-	}
-	if _, err := dec.ReadToken(); err != nil {
+	if isNull, err := openObject(dec); err != nil || isNull {
 		return err
 	}
 	for dec.PeekKind() != '}' {
@@ -256,18 +245,7 @@ func propertyValue(dec *jsontext.Decoder) (any, error) {
 }
 
 func parseBatchBrokerProperties(dec *jsontext.Decoder, ev *hub.Event) error {
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '{':
-	default:
-		if _, err := dec.ReadValue(); err != nil {
-			return err
-		}
-		return errors.New("must be a JSON object")
-	}
-	if _, err := dec.ReadToken(); err != nil {
+	if isNull, err := openObject(dec); err != nil || isNull {
 		return err
 	}
 	for dec.PeekKind() != '}' {
@@ -295,4 +273,21 @@ func parseBatchBrokerProperties(dec *jsontext.Decoder, ev *hub.Event) error {
 	}
 	_, err := dec.ReadToken()
 	return err
+}
+
+// openObject consumes the '{' of an optional object value; null is consumed
+// and reported, anything else is an error.
+func openObject(dec *jsontext.Decoder) (isNull bool, err error) {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return true, err
+	case '{':
+		_, err := dec.ReadToken()
+		return false, err
+	}
+	if _, err := dec.ReadValue(); err != nil {
+		return false, err
+	}
+	return false, errors.New("must be a JSON object")
 }

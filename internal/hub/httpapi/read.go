@@ -27,11 +27,7 @@ type ReadResponse struct {
 }
 
 func (a *API) readEvents(w http.ResponseWriter, r *http.Request) error {
-	h, err := hubParam(r)
-	if err != nil {
-		return err
-	}
-	p, err := partitionParam(r)
+	h, p, err := hubAndPartition(r)
 	if err != nil {
 		return err
 	}
@@ -85,11 +81,7 @@ type PartitionView struct {
 }
 
 func (a *API) partitionInfo(w http.ResponseWriter, r *http.Request) error {
-	h, err := hubParam(r)
-	if err != nil {
-		return err
-	}
-	p, err := partitionParam(r)
+	h, p, err := hubAndPartition(r)
 	if err != nil {
 		return err
 	}

@@ -41,11 +41,7 @@ func (a *API) sendPublisher(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) sendPartition(w http.ResponseWriter, r *http.Request) error {
-	h, err := hubParam(r)
-	if err != nil {
-		return err
-	}
-	p, err := partitionParam(r)
+	h, p, err := hubAndPartition(r)
 	if err != nil {
 		return err
 	}
