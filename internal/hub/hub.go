@@ -53,6 +53,10 @@ type Options struct {
 	Logger      *slog.Logger     // nil = discard
 	Registerer  prometheus.Registerer
 	AppendLimit time.Duration // longest a send waits for the log (default 60s)
+	// LastSeen persists publishers' last accepted event times (nil = memory
+	// only), flushed every LastSeenFlush (default 10s) and on Close.
+	LastSeen      LastSeenStore
+	LastSeenFlush time.Duration
 }
 
 // Core is the hub. It is safe for concurrent use.
@@ -76,6 +80,9 @@ type Core struct {
 	revMu   sync.RWMutex
 	revoked map[pubKey]time.Time
 
+	seen      *lastSeen
+	seenStore LastSeenStore
+
 	reloadMu sync.Mutex // serializes snapshot reloads
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -92,7 +99,7 @@ func New(ctx context.Context, o Options) (*Core, error) {
 	c := &Core{
 		ns: o.Namespace, store: o.Store, log: o.Log, revKV: o.Revocations, state: o.State, box: o.Box,
 		clock: o.Clock, skew: o.ClockSkew, logger: o.Logger, limit: o.AppendLimit,
-		revoked: map[pubKey]time.Time{},
+		revoked: map[pubKey]time.Time{}, seen: newLastSeen(), seenStore: o.LastSeen,
 	}
 	if c.clock == nil {
 		c.clock = time.Now
@@ -138,10 +145,17 @@ func New(ctx context.Context, o Options) (*Core, error) {
 			return nil, ctx.Err()
 		}
 	}
+	every := o.LastSeenFlush
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	c.wg.Add(1)
+	go c.flushLoop(wctx, every)
 	return c, nil
 }
 
-// Close stops background watchers. It does not close the store or the log.
+// Close stops background watchers and flushes last-seen times. It does not
+// close the store or the log.
 func (c *Core) Close() {
 	c.cancel()
 	c.wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/moatsec/moat/internal/apierr"
@@ -54,9 +55,30 @@ func (c *Core) ruleScope(hub string) (string, error) {
 	return h, nil
 }
 
+// SystemRulePrefix marks rules the server creates for itself (such as the
+// discovery service's signing rule). Operators cannot create them or read
+// their keys; the keys never leave the server.
+const SystemRulePrefix = "moat-"
+
+// DiscoveryRuleName is the hub-level Send rule whose key signs the
+// publisher tokens the discovery service issues.
+const DiscoveryRuleName = SystemRulePrefix + "discovery"
+
+// IsSystemRule reports whether a rule name is reserved for the server.
+func IsSystemRule(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), SystemRulePrefix)
+}
+
 // PutRule creates a rule with fresh keys, or updates the rights of an
 // existing one (its keys are kept). hub "" is the namespace scope.
 func (c *Core) PutRule(ctx context.Context, hub, name string, rights []string) (RuleKeys, bool, error) {
+	if IsSystemRule(name) {
+		return RuleKeys{}, false, apierr.BadRequest("invalid_name", "rule names starting with %q are reserved for the server", SystemRulePrefix)
+	}
+	return c.putRule(ctx, hub, name, rights)
+}
+
+func (c *Core) putRule(ctx context.Context, hub, name string, rights []string) (RuleKeys, bool, error) {
 	hub, err := c.ruleScope(hub)
 	if err != nil {
 		return RuleKeys{}, false, err
@@ -91,12 +113,20 @@ func (c *Core) PutRule(ctx context.Context, hub, name string, rights []string) (
 	if err := c.rulesChanged(ctx); err != nil {
 		return RuleKeys{}, false, err
 	}
-	rk, err := c.GetRule(ctx, hub, name, true)
+	rk, err := c.getRule(ctx, hub, name, !IsSystemRule(name))
 	return rk, created, err
 }
 
-// GetRule returns a rule, with its keys when withKeys is set.
+// GetRule returns a rule, with its keys when withKeys is set. The keys of
+// system rules are never returned (403 system_rule).
 func (c *Core) GetRule(ctx context.Context, hub, name string, withKeys bool) (RuleKeys, error) {
+	if withKeys && IsSystemRule(name) {
+		return RuleKeys{}, apierr.New(http.StatusForbidden, "system_rule", "the keys of rule %q never leave the server", trunc(name))
+	}
+	return c.getRule(ctx, hub, name, withKeys)
+}
+
+func (c *Core) getRule(ctx context.Context, hub, name string, withKeys bool) (RuleKeys, error) {
 	hub, err := c.ruleScope(hub)
 	if err != nil {
 		return RuleKeys{}, err
@@ -172,7 +202,7 @@ func (c *Core) RegenerateKey(ctx context.Context, hub, name string, which KeyTyp
 	if err := c.rulesChanged(ctx); err != nil {
 		return RuleKeys{}, err
 	}
-	return c.GetRule(ctx, hub, name, true)
+	return c.getRule(ctx, hub, name, !IsSystemRule(name))
 }
 
 // DeleteRule deletes a rule. The last namespace rule with Manage cannot be
@@ -259,4 +289,21 @@ func mapStoreErr(err error) error {
 		return apierr.Wrap(err, http.StatusConflict, "conflict", "already exists")
 	}
 	return apierr.Unavailable(err, time.Second, "store_unavailable", "the metadata store cannot answer now; retry")
+}
+
+// SigningKey returns the name and primary key of a hub's discovery signing
+// rule (Send only), creating the rule on first use. The key is read from the
+// in-memory rule snapshot, so issuing a token costs no store access.
+func (c *Core) SigningKey(ctx context.Context, hub string) (name, key string, err error) {
+	if e := c.rules.Load().byKey[ruleKey{hub, DiscoveryRuleName}]; e != nil {
+		return e.name, e.primary, nil
+	}
+	if _, _, err := c.putRule(ctx, hub, DiscoveryRuleName, []string{string(Send)}); err != nil {
+		return "", "", err
+	}
+	e := c.rules.Load().byKey[ruleKey{hub, DiscoveryRuleName}]
+	if e == nil {
+		return "", "", apierr.Unavailable(nil, time.Second, "store_unavailable", "signing rule of hub %q not loaded yet", hub)
+	}
+	return e.name, e.primary, nil
 }

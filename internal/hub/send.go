@@ -80,6 +80,9 @@ func (c *Core) Send(ctx context.Context, req SendRequest) ([]uint64, error) {
 	case err != nil:
 		return nil, logErr(err)
 	}
+	if req.Publisher != "" {
+		c.seen.mark(pubKey{req.Hub, req.Publisher}, c.clock())
+	}
 	c.m.eventsIn.WithLabelValues(req.Hub).Add(float64(len(evs)))
 	c.m.bytesIn.WithLabelValues(req.Hub).Add(float64(bytes))
 	return seqs, nil
