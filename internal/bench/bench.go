@@ -36,6 +36,7 @@ type Result struct {
 	Errors      map[string]int64
 	Latency     Latencies
 	Concurrency int
+	Unit        string // what Events counts: "events" (default) or "tokens"
 }
 
 // EventsPerSec is the durable event rate.
@@ -46,10 +47,17 @@ func (r Result) RequestsPerSec() float64 { return float64(r.Requests) / r.Durati
 
 // Print writes a human-readable report.
 func (r Result) Print(w io.Writer) {
-	fmt.Fprintf(w, "%s: %d requests, %d events in %s with %d concurrent clients\n",
-		r.Name, r.Requests, r.Events, r.Duration.Round(time.Millisecond), r.Concurrency)
-	fmt.Fprintf(w, "  %.0f events/s, %.0f requests/s, %.1f MB/s of event bodies\n",
-		r.EventsPerSec(), r.RequestsPerSec(), float64(r.Bytes)/r.Duration.Seconds()/1e6)
+	unit := r.Unit
+	if unit == "" {
+		unit = "events"
+	}
+	fmt.Fprintf(w, "%s: %d requests, %d %s in %s with %d concurrent clients\n",
+		r.Name, r.Requests, r.Events, unit, r.Duration.Round(time.Millisecond), r.Concurrency)
+	fmt.Fprintf(w, "  %.0f %s/s, %.0f requests/s", r.EventsPerSec(), unit, r.RequestsPerSec())
+	if r.Bytes > 0 {
+		fmt.Fprintf(w, ", %.1f MB/s of event bodies", float64(r.Bytes)/r.Duration.Seconds()/1e6)
+	}
+	fmt.Fprintln(w)
 	if r.Latency.Max > 0 {
 		fmt.Fprintf(w, "  latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", ms(r.Latency.P50), ms(r.Latency.P90),
 			ms(r.Latency.P99), ms(r.Latency.P999), ms(r.Latency.Max))

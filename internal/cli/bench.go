@@ -103,43 +103,112 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
 	f.StringVar(&natsURL, "nats", "", "own server and ceiling: external NATS URL instead of embedded JetStream")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and own server) to FILE")
-	cmd.AddCommand(ingest)
+	cmd.AddCommand(ingest, newBenchTokensCmd(g))
 	return cmd
 }
 
-// startLocal starts a node in this process for the benchmark.
-func startLocal(ctx context.Context, o *bench.IngestOptions, noTLS bool, natsURL string) (func(), error) {
+func newBenchTokensCmd(g *globals) *cobra.Command {
+	var o bench.TokensOptions
+	var noTLS bool
+	cmd := &cobra.Command{
+		Use:   "tokens",
+		Short: "Measure token issuance: fresh device proofs, full policy evaluation, many devices",
+		Long: `Register --devices devices (bulk import) and request publisher tokens for them
+round-robin, each request with a freshly signed device proof, for --duration. With
+--rate it runs an open loop at that many requests/s and measures latency from each
+request's scheduled time. Without --server (or MOAT_SERVER) it starts its own node in
+this process with the per-device rate limit lifted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "machine: %s\n", bench.Machine())
+			if !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == "" {
+				srv, stop, err := startLocalServer(ctx, noTLS, "", func(c *config.Server) {
+					c.TokenRate, c.TokenBurst = 1_000_000_000, 1_000_000_000
+				})
+				if err != nil {
+					return err
+				}
+				defer stop()
+				o.Server, o.Conn, o.TLS, o.DeleteHub = srv.url, srv.conn, srv.tls, true
+			} else {
+				cs, err := g.connectionString()
+				if err != nil {
+					return err
+				}
+				o.Conn, o.Server = cs, g.server
+				if o.TLS, err = g.tlsConfig(); err != nil {
+					return err
+				}
+			}
+			r, err := bench.Tokens(ctx, o)
+			if err != nil {
+				return err
+			}
+			r.Print(out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Hub, "hub", "benchtokens", "hub the devices publish to (created if missing)")
+	f.IntVar(&o.Devices, "devices", 10000, "devices to register and use")
+	f.IntVar(&o.Concurrency, "concurrency", 32, "concurrent clients (closed loop) or workers (open loop)")
+	f.DurationVar(&o.Duration, "duration", 10*time.Second, "measured duration")
+	f.DurationVar(&o.Warmup, "warmup", 2*time.Second, "warm-up before measuring")
+	f.IntVar(&o.Rate, "rate", 0, "open loop: requests per second (0 = as fast as possible)")
+	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
+	return cmd
+}
+
+// localServer is a node started in this process for a benchmark.
+type localServer struct {
+	url  string
+	conn sas.ConnectionString
+	tls  *tls.Config
+}
+
+func startLocalServer(ctx context.Context, noTLS bool, natsURL string, tweak func(*config.Server)) (localServer, func(), error) {
 	dir, err := os.MkdirTemp("", "moat-bench-")
 	if err != nil {
-		return nil, err
+		return localServer{}, nil, err
 	}
 	cfg := config.Defaults()
 	cfg.Data, cfg.Listen, cfg.NoTLS, cfg.NATS = dir, "127.0.0.1:0", noTLS, natsURL
 	cfg.NATSPrefix = "moatbench" // never touch a real deployment's streams on a shared NATS
-	o.DeleteHub = true           // the benchmark's events go with its server
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	srv, err := server.Start(ctx, cfg, server.Options{})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return localServer{}, nil, err
 	}
 	stop := func() {
 		_ = srv.Close(context.Background())
 		os.RemoveAll(dir)
 	}
+	ls := localServer{url: srv.URL(), tls: &tls.Config{MinVersion: tls.VersionTLS12}}
 	b, err := os.ReadFile(filepath.Join(dir, server.RootConnectionStringFile))
 	if err == nil {
-		o.Conn, err = sas.ParseConnectionString(strings.TrimSpace(string(b)))
+		ls.conn, err = sas.ParseConnectionString(strings.TrimSpace(string(b)))
 	}
 	if err == nil && !noTLS {
-		o.TLS, err = tlsutil.ClientConfig(filepath.Join(dir, server.CertFile), false)
+		ls.tls, err = tlsutil.ClientConfig(filepath.Join(dir, server.CertFile), false)
 	}
 	if err != nil {
 		stop()
+		return localServer{}, nil, err
+	}
+	return ls, stop, nil
+}
+
+// startLocal starts a node in this process for the ingest benchmark.
+func startLocal(ctx context.Context, o *bench.IngestOptions, noTLS bool, natsURL string) (func(), error) {
+	ls, stop, err := startLocalServer(ctx, noTLS, natsURL, nil)
+	if err != nil {
 		return nil, err
 	}
-	if o.TLS == nil {
-		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	o.Server = srv.URL()
+	o.Server, o.Conn, o.TLS, o.DeleteHub = ls.url, ls.conn, ls.tls, true
 	return stop, nil
 }

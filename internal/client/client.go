@@ -273,3 +273,17 @@ func (c *Client) ListRevoked(ctx context.Context, hubName string) ([]hub.Revoked
 	}
 	return out.RevokedPublishers, c.do(ctx, http.MethodGet, "/"+esc(hubName)+"/revokedpublishers", "/"+strings.ToLower(hubName), nil, nil, &out)
 }
+
+// Raw sends a request with a body and a token for resource; a non-2xx
+// answer is an *Error. For endpoints without a typed method.
+func (c *Client) Raw(ctx context.Context, method, path, resource string, body []byte, contentType string) error {
+	var hdr http.Header
+	if contentType != "" {
+		hdr = http.Header{"Content-Type": {contentType}}
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	return c.do(ctx, method, path, resource, r, hdr, nil)
+}

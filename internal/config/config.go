@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -37,6 +39,11 @@ type Server struct {
 	ClockSkew   time.Duration `yaml:"clockSkew" env:"MOAT_CLOCK_SKEW" flag:"clock-skew" doc:"allowance for client clocks when checking SAS token expiry"`
 	ReadMaxWait time.Duration `yaml:"readMaxWait" env:"MOAT_READ_MAX_WAIT" flag:"read-max-wait" doc:"longest long-poll a read request may ask for"`
 	Drain       time.Duration `yaml:"shutdownTimeout" env:"MOAT_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" doc:"how long SIGTERM waits for in-flight requests"`
+	PublicURL   string        `yaml:"publicURL" env:"MOAT_PUBLIC_URL" flag:"public-url" doc:"base URL devices reach this server at, returned as the token endpoint (default: https://NAMESPACE:PORT)"`
+	Proxies     string        `yaml:"trustedProxies" env:"MOAT_TRUSTED_PROXIES" flag:"trusted-proxies" doc:"comma-separated CIDRs of proxies whose X-Forwarded-For is believed for token requests"`
+	TokenMaxTTL time.Duration `yaml:"tokenMaxTTL" env:"MOAT_TOKEN_MAX_TTL" flag:"token-max-ttl" doc:"longest lifetime of an issued publisher token, whatever a device's policy says"`
+	TokenRate   int           `yaml:"tokenRatePerMinute" env:"MOAT_TOKEN_RATE_PER_MINUTE" flag:"token-rate-per-minute" doc:"token requests a device may make per minute (burst tokenBurst) before 429"`
+	TokenBurst  int           `yaml:"tokenBurst" env:"MOAT_TOKEN_BURST" flag:"token-burst" doc:"token requests a device may make at once"`
 	LogLevel    string        `yaml:"logLevel" env:"MOAT_LOG_LEVEL" flag:"log-level" doc:"debug, info, warn or error"`
 	LogFormat   string        `yaml:"logFormat" env:"MOAT_LOG_FORMAT" flag:"log-format" doc:"text or json"`
 }
@@ -52,9 +59,32 @@ func Defaults() Server {
 		ClockSkew:   30 * time.Second,
 		ReadMaxWait: 60 * time.Second,
 		Drain:       30 * time.Second,
+		TokenMaxTTL: time.Hour,
+		TokenRate:   10,
+		TokenBurst:  10,
 		LogLevel:    "info",
 		LogFormat:   "text",
 	}
+}
+
+// TrustedProxies parses the trustedProxies setting.
+func (c Server) TrustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.Proxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, fmt.Errorf("trustedProxies: %q is not a CIDR or an address", s)
+			}
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Field describes one configuration setting, for docs and --help.
@@ -228,6 +258,20 @@ func (c Server) Validate() error {
 	}
 	if c.ReadMaxWait < 0 || c.Drain < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if _, err := c.TrustedProxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("publicURL %q: want http(s)://host[:port]", c.PublicURL))
+		}
+	}
+	if c.TokenMaxTTL < 10*time.Second || c.TokenMaxTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("tokenMaxTTL %s out of range [10s, 24h]", c.TokenMaxTTL))
+	}
+	if c.TokenRate < 1 || c.TokenBurst < 1 {
+		errs = append(errs, errors.New("tokenRatePerMinute and tokenBurst must be at least 1"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

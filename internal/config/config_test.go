@@ -43,6 +43,8 @@ func TestGoodFile(t *testing.T) {
 		NATS: "nats://127.0.0.1:4222", NATSPrefix: "fleet-a", DB: "postgres://moat@db/moat", SyncAlways: true,
 		MaxBody: 2 << 20, ClockSkew: time.Minute, ReadMaxWait: 30 * time.Second,
 		Drain: 10 * time.Second, LogLevel: "debug", LogFormat: "json",
+		PublicURL: "https://fleet.example.com", Proxies: "10.0.0.0/8, 192.0.2.1", TokenMaxTTL: 30 * time.Minute,
+		TokenRate: 20, TokenBurst: 5,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
@@ -89,6 +91,12 @@ func TestBadEnvAndFlags(t *testing.T) {
 	}
 	if _, err := Load(flags(t, "--nats-prefix", "a.b"), env(nil)); err == nil || !strings.Contains(err.Error(), "natsPrefix") {
 		t.Errorf("bad NATS prefix: %v", err)
+	}
+	if _, err := Load(flags(t, "--trusted-proxies", "10.0.0.0/8,nonsense"), env(nil)); err == nil || !strings.Contains(err.Error(), "trustedProxies") {
+		t.Errorf("bad trusted proxy: %v", err)
+	}
+	if _, err := Load(flags(t, "--public-url", "ftp://x"), env(nil)); err == nil || !strings.Contains(err.Error(), "publicURL") {
+		t.Errorf("bad public URL: %v", err)
 	}
 	if _, err := Load(flags(t, "--listen", "nohostport"), env(nil)); err == nil {
 		t.Error("bad listen accepted")

@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moatsec/moat/internal/apierr"
+	"github.com/moatsec/moat/internal/client"
+	"github.com/moatsec/moat/internal/hub"
+	"github.com/moatsec/moat/sas"
+)
+
+// TokensOptions configures a token-issuance run.
+type TokensOptions struct {
+	Server      string
+	TLS         *tls.Config
+	Conn        sas.ConnectionString // a namespace Manage connection string (to register devices)
+	Hub         string
+	Devices     int           // devices registered and used round-robin
+	Concurrency int           // closed loop: concurrent clients; open loop: workers
+	Duration    time.Duration // measured time
+	Warmup      time.Duration
+	Rate        int  // > 0: open loop at this many requests/s, latency from each request's scheduled time
+	DeleteHub   bool // delete the hub (and its devices) afterwards
+}
+
+type benchDevice struct{ id, key string }
+
+// Tokens registers devices and measures token issuance: every request
+// carries a fresh device proof and goes through full policy evaluation.
+func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
+	if o.Devices < 1 || o.Concurrency < 1 || o.Duration <= 0 {
+		return Result{}, errors.New("bench: devices, concurrency and duration must be positive")
+	}
+	tokens := client.NewTokens(o.Conn, 2*time.Hour)
+	admin, err := client.New(client.Options{Server: o.Server, TLS: o.TLS, Tokens: tokens})
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := admin.PutHub(ctx, o.Hub, hub.HubSpec{}); err != nil {
+		return Result{}, fmt.Errorf("bench: create hub: %w", err)
+	}
+	devs := make([]benchDevice, o.Devices)
+	var jsonl bytes.Buffer
+	for i := range devs {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		devs[i] = benchDevice{id: fmt.Sprintf("bench-%06d", i), key: base64.StdEncoding.EncodeToString(k)}
+		line, _ := json.Marshal(map[string]any{"id": devs[i].id, "hub": o.Hub, "primaryKey": devs[i].key})
+		jsonl.Write(append(line, '\n'))
+	}
+	if err := admin.Raw(ctx, http.MethodPost, "/api/v1/devices:import?format=jsonl", "/", jsonl.Bytes(), "application/x-ndjson"); err != nil {
+		return Result{}, fmt.Errorf("bench: import %d devices: %w", o.Devices, err)
+	}
+	if o.DeleteHub {
+		defer func() {
+			for _, d := range devs {
+				_ = admin.Raw(context.Background(), http.MethodDelete, "/api/v1/devices/"+d.id, "/", nil, "")
+			}
+			_ = admin.DeleteHub(context.Background(), o.Hub)
+		}()
+	}
+
+	var tlsCfg *tls.Config
+	if o.TLS != nil {
+		tlsCfg = o.TLS.Clone()
+	}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency,
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	url := strings.TrimRight(o.Server, "/") + "/api/v1/discovery/token"
+	ns := o.Conn.Namespace()
+
+	var next atomic.Int64
+	var measuring atomic.Bool
+	var count atomic.Int64
+	var errMu sync.Mutex
+	errs := map[string]int64{}
+	lat := make([][]time.Duration, o.Concurrency)
+	one := func(scheduled time.Time) (time.Duration, string) {
+		d := devs[next.Add(1)%int64(len(devs))]
+		proof, _ := sas.SignIoTHub(ns+"/devices/"+d.id, "", d.key, time.Now().Add(time.Minute))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+		req.Header.Set("Authorization", proof)
+		resp, err := hc.Do(req)
+		took := time.Since(scheduled)
+		if err != nil {
+			return took, "transport"
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			var b apierr.Body
+			data, _ := io.ReadAll(resp.Body)
+			_ = json.Unmarshal(data, &b)
+			return took, fmt.Sprintf("%d_%s", resp.StatusCode, b.Error.Reason)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return took, ""
+	}
+	record := func(w int, took time.Duration, reason string) {
+		if !measuring.Load() {
+			return
+		}
+		if reason != "" {
+			errMu.Lock()
+			errs[reason]++
+			errMu.Unlock()
+			return
+		}
+		count.Add(1)
+		lat[w] = append(lat[w], took)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if o.Rate <= 0 { // closed loop
+		for w := range o.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for runCtx.Err() == nil {
+					took, reason := one(time.Now())
+					record(w, took, reason)
+				}
+			}()
+		}
+	} else { // open loop: a pacer schedules requests; latency counts queueing
+		sched := make(chan time.Time, o.Concurrency*4)
+		for w := range o.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for at := range sched {
+					took, reason := one(at)
+					record(w, took, reason)
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(sched)
+			interval := time.Second / time.Duration(o.Rate)
+			at := time.Now()
+			for runCtx.Err() == nil {
+				at = at.Add(interval)
+				if d := time.Until(at); d > 0 {
+					time.Sleep(d)
+				}
+				select {
+				case sched <- at:
+				case <-runCtx.Done():
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case <-time.After(o.Warmup):
+	case <-ctx.Done():
+	}
+	measuring.Store(true)
+	start := time.Now()
+	select {
+	case <-time.After(o.Duration):
+	case <-ctx.Done():
+	}
+	measuring.Store(false)
+	elapsed := time.Since(start)
+	cancel()
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	name := fmt.Sprintf("tokens, %d devices, closed loop", o.Devices)
+	if o.Rate > 0 {
+		name = fmt.Sprintf("tokens, %d devices, open loop at %d requests/s", o.Devices, o.Rate)
+	}
+	return Result{Name: name, Duration: elapsed, Requests: count.Load(), Events: count.Load(), Errors: errs,
+		Latency: summarize(all), Concurrency: o.Concurrency, Unit: "tokens"}, ctx.Err()
+}
