@@ -162,7 +162,15 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 			s.logger.Info("generated self-signed TLS certificate", "cert", cert)
 		}
 	}
-	return tlsutil.ServerConfig(cert, key)
+	cfg, err := tlsutil.ServerConfig(cert, key)
+	if err != nil {
+		return nil, err
+	}
+	// Devices may prove who they are with a client certificate on the same
+	// listener. It is requested, not required, and not chain-verified: the
+	// discovery service pins each device to its registered SHA-256 thumbprint.
+	cfg.ClientAuth = tls.RequestClientCert
+	return cfg, nil
 }
 
 // writeRootConnectionString makes sure the root rule exists and writes its
