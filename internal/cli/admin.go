@@ -138,13 +138,9 @@ func newRuleCmd(g *globals) *cobra.Command {
 	regen := &cobra.Command{
 		Use: "regenerate NAME", Short: "Replace a rule's primary or secondary key; tokens signed with the old key fail at once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kt := hub.PrimaryKey
-			switch strings.ToLower(which) {
-			case "primary", "primarykey":
-			case "secondary", "secondarykey":
-				kt = hub.SecondaryKey
-			default:
-				return fmt.Errorf("--key %q: want primary or secondary", which)
+			kt, err := keyType(which)
+			if err != nil {
+				return err
 			}
 			c, _, err := g.client(adminTTL)
 			if err != nil {

@@ -1,6 +1,6 @@
 // Package cli implements the moat command line: `moat serve` and the admin
-// commands that talk to a server (hub, rule, publisher, sas, send, consume,
-// bench). cmd/moat is a thin wrapper around Main.
+// commands that talk to a server (hub, rule, publisher, device, sas, send,
+// consume, bench). cmd/moat is a thin wrapper around Main.
 package cli
 
 import (
@@ -72,7 +72,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.caFile, "ca", envOr("MOAT_CA", ""), "PEM CA file to trust for the server's certificate (MOAT_CA)")
 	pf.BoolVar(&g.insecure, "insecure-skip-verify", false, "do not verify the server's TLS certificate (testing only)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
-	root.AddCommand(newServe(), newHubCmd(g), newRuleCmd(g), newPublisherCmd(g), newSASCmd(g),
+	root.AddCommand(newServe(), newHubCmd(g), newRuleCmd(g), newPublisherCmd(g), newDeviceCmd(g), newSASCmd(g),
 		newSendCmd(g), newConsumeCmd(g), newBenchCmd(g))
 	return root
 }

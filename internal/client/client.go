@@ -1,5 +1,5 @@
-// Package client is a Go client for a Moat server's REST API (admin, send,
-// read, revocations). The CLI, the benchmarks and the end-to-end tests use
+// Package client is a Go client for a Moat server's REST API (admin, device
+// registry, send, read, revocations). The CLI, the benchmarks and the end-to-end tests use
 // it. It signs its own SAS tokens from a connection string and reuses each
 // token until 80% of its lifetime has passed.
 package client
@@ -128,9 +128,38 @@ func (t *Tokens) For(resource string) string {
 // do sends a request with a token for resource and decodes a JSON answer
 // into out (when non-nil). Non-2xx answers become *Error.
 func (c *Client) do(ctx context.Context, method, path, resource string, body io.Reader, hdr http.Header, out any) error {
+	resp, err := c.send(ctx, method, path, resource, body, hdr)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("client: decode %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// stream sends a GET with a token for resource and hands a 2xx answer's
+// body to fn. Non-2xx answers become *Error.
+func (c *Client) stream(ctx context.Context, path, resource string, fn func(body io.Reader) error) error {
+	resp, err := c.send(ctx, http.MethodGet, path, resource, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return fn(resp.Body)
+}
+
+// send sends a request with a token for resource and returns a 2xx
+// response, whose body the caller closes. Non-2xx answers become *Error.
+func (c *Client) send(ctx context.Context, method, path, resource string, body io.Reader, hdr http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -140,25 +169,18 @@ func (c *Client) do(ctx context.Context, method, path, resource string, body io.
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		var b apierr.Body
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if json.Unmarshal(data, &b) != nil || b.Error.Reason == "" {
-			return &Error{Status: resp.StatusCode, Reason: "http_" + strconv.Itoa(resp.StatusCode), Message: strings.TrimSpace(string(data))}
-		}
-		return &Error{Status: b.Error.Status, Reason: b.Error.Reason, Message: b.Error.Message}
+	var b apierr.Body
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &b) != nil || b.Error.Reason == "" {
+		return nil, &Error{Status: resp.StatusCode, Reason: "http_" + strconv.Itoa(resp.StatusCode), Message: strings.TrimSpace(string(data))}
 	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("client: decode %s %s: %w", method, path, err)
-	}
-	return nil
+	return nil, &Error{Status: b.Error.Status, Reason: b.Error.Reason, Message: b.Error.Message}
 }
 
 func jsonBody(v any) (io.Reader, http.Header) {

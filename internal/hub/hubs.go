@@ -100,6 +100,7 @@ func (c *Core) ListHubs(ctx context.Context) ([]store.Hub, error) {
 }
 
 // DeleteHub deletes a hub, its events, rules, checkpoints and revocations.
+// A hub that devices are registered in is not deleted (409 hub_has_devices).
 // The events and revocations go first and the metadata row last, so a
 // delete that fails half-way can simply be retried, and a hub re-created
 // under the same name never inherits old events or revocations.
@@ -113,13 +114,22 @@ func (c *Core) DeleteHub(ctx context.Context, name string) error {
 	} else if err != nil {
 		return mapStoreErr(err)
 	}
+	// Devices keep their hub: refuse before anything is deleted. The store
+	// refuses too, for a device registered meanwhile.
+	if ds, err := c.store.ListDevices(ctx, store.DeviceFilter{Hub: name, Limit: 1}); err != nil {
+		return mapStoreErr(err)
+	} else if len(ds) > 0 {
+		return hubHasDevices(name)
+	}
 	if err := c.log.DeleteHub(ctx, name); err != nil && !errors.Is(err, eventlog.ErrNoHub) {
 		return logErr(err)
 	}
 	if err := c.dropRevocations(ctx, name); err != nil {
 		return logErr(err)
 	}
-	if err := c.store.DeleteHub(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := c.store.DeleteHub(ctx, name); errors.Is(err, store.ErrConflict) {
+		return hubHasDevices(name)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return mapStoreErr(err)
 	}
 	if err := c.hubsChanged(ctx); err != nil {
@@ -135,6 +145,16 @@ func (c *Core) hubsChanged(ctx context.Context) error {
 	c.announce(ctx, stateHubs)
 	return nil
 }
+
+func hubHasDevices(name string) error {
+	return apierr.Conflict("hub_has_devices", "hub %q has registered devices: delete them or move them to another hub first", name)
+}
+
+// StoreError maps a metadata-store error to an API error the way the hub's
+// own operations do: store.ErrNotFound to 404 not_found, store.ErrConflict
+// to 409 conflict, anything else to a retryable 503 store_unavailable.
+// Callers map the sentinels they can name better first.
+func StoreError(err error) error { return mapStoreErr(err) }
 
 func mapStoreErrNil(err error) error {
 	if err == nil {

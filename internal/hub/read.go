@@ -117,3 +117,7 @@ func (c *Core) GetCheckpoint(ctx context.Context, hub, group string, partition i
 	}
 	return cp, mapStoreErrNil(err)
 }
+
+// LogError maps an event-log failure for other front doors: 503
+// log_unavailable with Retry-After.
+func LogError(err error) error { return logErr(err) }

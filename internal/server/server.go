@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/moatsec/moat/internal/config"
+	"github.com/moatsec/moat/internal/device"
+	"github.com/moatsec/moat/internal/device/deviceapi"
 	"github.com/moatsec/moat/internal/eventlog"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
@@ -45,6 +47,7 @@ type Server struct {
 	store    store.Store
 	log      *eventlog.Log
 	core     *hub.Core
+	devices  *device.Service
 	http     *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
@@ -107,16 +110,19 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if s.core, err = hub.New(ctx, hub.Options{Namespace: cfg.Namespace, Store: s.store, Log: s.log, Revocations: revs,
-		State: state, Box: box, Clock: o.Clock, ClockSkew: cfg.ClockSkew, Logger: logger, Registerer: reg}); err != nil {
+		State: state, Box: box, Clock: o.Clock, ClockSkew: cfg.ClockSkew, Logger: logger, Registerer: reg,
+		LastSeen: s.store}); err != nil {
 		return nil, err
 	}
 	if err := s.writeRootConnectionString(ctx); err != nil {
 		return nil, err
 	}
-	api, err := httpapi.New(s.core, httpapi.Options{MaxBody: cfg.MaxBody, ReadMaxWait: cfg.ReadMaxWait, Logger: logger,
-		Registerer: reg, Gatherer: reg, Ready: s.ready.Load})
-	if err != nil {
+	if s.devices, err = device.New(device.Options{Store: s.store, Publishers: s.core, Box: box, Logger: logger}); err != nil {
 		return nil, err
+	}
+	manage := func(r *http.Request) error {
+		_, err := s.core.Authorize(r.Header.Get("Authorization"), "/", hub.Manage)
+		return err
 	}
 	tlsCfg, err := s.tlsConfig()
 	if err != nil {
@@ -129,6 +135,16 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	if tlsCfg != nil {
 		s.scheme = "https"
 		s.ln = tls.NewListener(s.ln, tlsCfg)
+	}
+	discoRoutes, err := s.discoveryRoutes(ctx, o.Clock, manage)
+	if err != nil {
+		return nil, err
+	}
+	api, err := httpapi.New(s.core, httpapi.Options{MaxBody: cfg.MaxBody, ReadMaxWait: cfg.ReadMaxWait, Logger: logger,
+		Registerer: reg, Gatherer: reg, Ready: s.ready.Load,
+		Extra: append(deviceapi.Routes(s.devices, manage, logger), discoRoutes...)})
+	if err != nil {
+		return nil, err
 	}
 	s.http = &http.Server{
 		Handler:           api,
@@ -213,6 +229,9 @@ func (s *Server) URL() string {
 
 // Core returns the hub core (for in-process tests and tools).
 func (s *Server) Core() *hub.Core { return s.core }
+
+// Devices returns the device registry.
+func (s *Server) Devices() *device.Service { return s.devices }
 
 // Done is closed with the serve error when the listener fails.
 func (s *Server) Done() <-chan error { return s.serveErr }

@@ -1,5 +1,5 @@
 // Package store defines Moat's metadata store: event hubs, authorization
-// rules, consumer-group checkpoints and (in later issues) devices. It is the
+// rules, consumer-group checkpoints, and the device registry. It is the
 // only place that speaks SQL; the backends live in its subpackages
 // (sqlite, postgres) and are checked by one conformance suite (storetest).
 package store
@@ -15,8 +15,11 @@ import (
 var (
 	// ErrNotFound is returned when the addressed record does not exist.
 	ErrNotFound = errors.New("store: not found")
-	// ErrConflict is returned when a create-only operation meets an existing record.
-	ErrConflict = errors.New("store: already exists")
+	// ErrConflict is returned when a write conflicts with existing records: a
+	// create-only operation meets an existing record, a unique value (a
+	// device's certificate thumbprint) is taken, or a hub that devices
+	// belong to is deleted.
+	ErrConflict = errors.New("store: conflict")
 )
 
 // Hub is an event hub: a named, partitioned stream of events.
@@ -59,7 +62,8 @@ type Store interface {
 	GetHub(ctx context.Context, name string) (Hub, error)
 	// ListHubs returns every hub ordered by name.
 	ListHubs(ctx context.Context) ([]Hub, error)
-	// DeleteHub removes the hub with its rules and checkpoints.
+	// DeleteHub removes the hub with its rules, checkpoints and last-seen
+	// times. A hub that devices belong to is not deleted: ErrConflict.
 	DeleteHub(ctx context.Context, name string) error
 
 	// PutRule creates or updates a rule; created reports whether it was new.
@@ -77,6 +81,8 @@ type Store interface {
 	GetCheckpoint(ctx context.Context, hub, consumerGroup string, partition int) (Checkpoint, error)
 	// ListCheckpoints returns the checkpoints of one consumer group ordered by partition.
 	ListCheckpoints(ctx context.Context, hub, consumerGroup string) ([]Checkpoint, error)
+
+	DeviceStore
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -34,7 +34,7 @@ func (a *API) listHubs(w http.ResponseWriter, r *http.Request) error {
 	for _, h := range hs {
 		out = append(out, viewHub(h))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hubs": out})
+	WriteJSON(w, http.StatusOK, map[string]any{"hubs": out})
 	return nil
 }
 
@@ -44,7 +44,7 @@ func (a *API) putHub(w http.ResponseWriter, r *http.Request) error {
 	}
 	var spec hub.HubSpec
 	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, &spec); err != nil {
+		if err := DecodeJSON(w, r, &spec); err != nil {
 			return err
 		}
 	}
@@ -56,7 +56,7 @@ func (a *API) putHub(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, viewHub(h))
+	WriteJSON(w, status, viewHub(h))
 	return nil
 }
 
@@ -72,7 +72,7 @@ func (a *API) getHub(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewHub(meta))
+	WriteJSON(w, http.StatusOK, viewHub(meta))
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": rules})
+	WriteJSON(w, http.StatusOK, map[string]any{"rules": rules})
 	return nil
 }
 
@@ -145,7 +145,7 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body putRuleBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	rk, created, err := a.core.PutRule(r.Context(), h, r.PathValue("rule"), body.Rights)
@@ -156,7 +156,7 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, a.viewRule(rk))
+	WriteJSON(w, status, a.viewRule(rk))
 	return nil
 }
 
@@ -177,7 +177,7 @@ func (a *API) showRule(w http.ResponseWriter, r *http.Request, withKeys bool) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.viewRule(rk))
+	WriteJSON(w, http.StatusOK, a.viewRule(rk))
 	return nil
 }
 
@@ -191,14 +191,14 @@ func (a *API) regenerate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body regenerateBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	rk, err := a.core.RegenerateKey(r.Context(), h, r.PathValue("rule"), body.KeyType)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.viewRule(rk))
+	WriteJSON(w, http.StatusOK, a.viewRule(rk))
 	return nil
 }
 
@@ -234,7 +234,7 @@ func (a *API) listRevoked(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revokedPublishers": list})
+	WriteJSON(w, http.StatusOK, map[string]any{"revokedPublishers": list})
 	return nil
 }
 
@@ -247,7 +247,7 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, rp)
+	WriteJSON(w, http.StatusCreated, rp)
 	return nil
 }
 

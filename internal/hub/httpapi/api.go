@@ -29,6 +29,17 @@ type Options struct {
 	Registerer  prometheus.Registerer
 	Gatherer    prometheus.Gatherer // serves /metrics; nil = no metrics endpoint
 	Ready       func() bool         // /healthz answers 200 only when it returns true
+	// Extra are routes of other services (the device registry, discovery)
+	// served on the same listener, with the same metrics and JSON 404/405.
+	Extra []Route
+}
+
+// Route is an extra endpoint: a ServeMux pattern such as
+// "GET /api/v1/devices/{id}" and its handler. Handle builds handlers that
+// answer errors the way the API does.
+type Route struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // API is the hub's HTTP handler.
@@ -101,6 +112,9 @@ func (a *API) routes() {
 		m.Handle("GET "+prefix+"/authorizationRules/{rule}/listKeys", a.h(a.listKeys))
 		m.Handle("POST "+prefix+"/authorizationRules/{rule}/listKeys", a.h(a.listKeys))
 	}
+	for _, r := range a.o.Extra {
+		m.Handle(r.Pattern, r.Handler)
+	}
 }
 
 // ServeHTTP records the request's latency under its route pattern. Requests
@@ -145,12 +159,18 @@ func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 // h adapts a handler that returns an error; errors are written once, here.
 func (a *API) h(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return Handle(a.o.Logger, fn)
+}
+
+// Handle adapts a handler that returns an error: the error is written as
+// the API's JSON error body (apierr.Write, logging 5xx causes to log).
+func Handle(log *slog.Logger, fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := fn(w, r); err != nil {
 			if errors.Is(err, errClientGone) {
 				return
 			}
-			apierr.Write(w, a.o.Logger, err)
+			apierr.Write(w, log, err)
 		}
 	})
 }
@@ -162,7 +182,7 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 		apierr.Write(w, nil, apierr.Unavailable(nil, time.Second, "not_ready", "starting or stopping"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // authorize checks the request's SAS token for right on resource.
@@ -191,7 +211,8 @@ func partitionParam(r *http.Request) (int, error) {
 	return p, nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers status with v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
@@ -201,9 +222,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // maxAdminBody bounds admin and checkpoint request bodies.
 const maxAdminBody = 64 << 10
 
-// decodeJSON reads a small JSON request body strictly: unknown fields,
-// trailing data and oversized bodies are 400/413 with a reason.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+// DecodeJSON reads a small JSON request body (at most 64 KiB) into v
+// strictly: unknown fields, trailing data and oversized bodies are
+// 400 bad_json or 413 body_too_large.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body := http.MaxBytesReader(w, r.Body, maxAdminBody)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()

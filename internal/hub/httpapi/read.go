@@ -66,7 +66,7 @@ func (a *API) readEvents(w http.ResponseWriter, r *http.Request) error {
 		out.Events[i] = EventView{Sequence: e.Sequence, EnqueuedTime: e.EnqueuedTime, Publisher: e.Publisher,
 			PartitionKey: e.PartitionKey, Properties: e.Properties, Body: e.Body}
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -92,7 +92,7 @@ func (a *API) partitionInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, PartitionView{Hub: h, Partition: p, Empty: info.Empty, FirstSequence: info.FirstSequence,
+	WriteJSON(w, http.StatusOK, PartitionView{Hub: h, Partition: p, Empty: info.Empty, FirstSequence: info.FirstSequence,
 		LastSequence: info.LastSequence, LastEnqueuedTime: info.LastEnqueuedTime})
 	return nil
 }
@@ -141,7 +141,7 @@ func (a *API) putCheckpoint(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body putCheckpointBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	if body.Sequence == nil {
@@ -152,7 +152,7 @@ func (a *API) putCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewCheckpoint(cp))
+	WriteJSON(w, http.StatusOK, viewCheckpoint(cp))
 	return nil
 }
 
@@ -165,7 +165,7 @@ func (a *API) getCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewCheckpoint(cp))
+	WriteJSON(w, http.StatusOK, viewCheckpoint(cp))
 	return nil
 }
 

@@ -51,8 +51,11 @@ const (
 	connMaxIdleTime = 5 * time.Minute
 )
 
-// foreignKeyViolation is the SQLSTATE of foreign_key_violation.
-const foreignKeyViolation = "23503"
+// SQLSTATEs of the constraint violations the store maps.
+const (
+	foreignKeyViolation = "23503"
+	uniqueViolation     = "23505"
+)
 
 // Store is a store.Store backed by PostgreSQL.
 type Store struct {
@@ -61,7 +64,11 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-var dialect = sqlstore.Dialect{IsForeignKeyViolation: isForeignKeyViolation}
+// dialect binds up to 16,000 values per bulk statement (the protocol allows
+// 65,535): each statement is planned on its own, so fewer, larger ones
+// import faster.
+var dialect = sqlstore.Dialect{IsForeignKeyViolation: isForeignKeyViolation, IsUniqueViolation: isUniqueViolation,
+	BulkValues: 16_000}
 
 // Open connects to the database at url (postgres://…), migrates it to the
 // current schema and returns a Store. Servers opening the same database at
@@ -120,4 +127,9 @@ func migrationLockID(schema string) int64 {
 func isForeignKeyViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == foreignKeyViolation
+}
+
+func isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == uniqueViolation
 }

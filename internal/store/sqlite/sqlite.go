@@ -56,7 +56,7 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-var dialect = sqlstore.Dialect{IsForeignKeyViolation: isForeignKeyViolation}
+var dialect = sqlstore.Dialect{IsForeignKeyViolation: isForeignKeyViolation, IsUniqueViolation: isUniqueViolation}
 
 // Open opens the SQLite database at path, creating the file (mode 0600) and
 // its parent directories (mode 0700) if they do not exist, and migrates it to
@@ -165,7 +165,20 @@ func dsn(path string, params url.Values) string {
 	return u.String()
 }
 
+// isForeignKeyViolation recognizes both ways SQLite reports a foreign-key
+// violation: SQLITE_CONSTRAINT_FOREIGNKEY for a missing parent, and, for
+// ON DELETE RESTRICT (which SQLite enforces with an internal trigger),
+// SQLITE_CONSTRAINT_TRIGGER with its fixed foreign-key message.
 func isForeignKeyViolation(err error) bool {
 	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY ||
+		e.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER && strings.Contains(e.Error(), "FOREIGN KEY constraint failed")
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }

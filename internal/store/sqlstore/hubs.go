@@ -24,7 +24,7 @@ const (
 
 // PutHub creates or updates a hub; created reports whether it was new.
 func (s *Store) PutHub(ctx context.Context, h store.Hub) (bool, error) {
-	created, err := s.upsert(ctx, insertHub, updateHub, h.Name, h.Partitions, h.RetentionHours, s.timestamp())
+	created, err := upsert(ctx, s.write, insertHub, updateHub, h.Name, h.Partitions, h.RetentionHours, s.timestamp())
 	if err != nil {
 		return false, fmt.Errorf("put hub %q: %w", h.Name, err)
 	}
@@ -53,9 +53,22 @@ func (s *Store) ListHubs(ctx context.Context) ([]store.Hub, error) {
 }
 
 // DeleteHub removes the hub; the schema's foreign keys cascade the delete to
-// its rules and checkpoints in the same statement.
+// its rules and checkpoints in the same statement, and refuse it
+// (store.ErrConflict) while devices belong to the hub. The hub's last-seen
+// times, which have no foreign key, go in the same transaction.
 func (s *Store) DeleteHub(ctx context.Context, name string) error {
-	deleted, err := s.execOne(ctx, deleteHub, name)
+	var deleted bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if deleted, err = execOne(ctx, tx, deleteHub, name); err != nil || !deleted {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, deleteHubLastSeen, name)
+		return err
+	})
+	if err != nil && s.dialect.IsForeignKeyViolation(err) {
+		return fmt.Errorf("delete hub %q: devices belong to it: %w", name, store.ErrConflict)
+	}
 	if err != nil {
 		return fmt.Errorf("delete hub %q: %w", name, err)
 	}

@@ -36,7 +36,7 @@ func (s *Store) PutRule(ctx context.Context, r store.Rule) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", ruleRef(r.Hub, r.Name), err)
 	}
-	created, err := s.upsert(ctx, insertRule, updateRule,
+	created, err := upsert(ctx, s.write, insertRule, updateRule,
 		r.Hub, r.Name, strings.Join(rights, rightsSep), nonNil(r.PrimaryKey), nonNil(r.SecondaryKey), s.timestamp())
 	if err != nil && s.dialect.IsForeignKeyViolation(err) {
 		return false, fmt.Errorf("put %s: hub %q: %w", ruleRef(r.Hub, r.Name), r.Hub, store.ErrNotFound)
@@ -82,7 +82,7 @@ func (s *Store) ListAllRules(ctx context.Context) ([]store.Rule, error) {
 
 // DeleteRule removes a rule or returns store.ErrNotFound.
 func (s *Store) DeleteRule(ctx context.Context, hub, name string) error {
-	deleted, err := s.execOne(ctx, deleteRule, hub, name)
+	deleted, err := execOne(ctx, s.write, deleteRule, hub, name)
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", ruleRef(hub, name), err)
 	}

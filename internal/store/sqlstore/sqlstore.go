@@ -28,8 +28,17 @@ import (
 type Dialect struct {
 	// IsForeignKeyViolation reports whether err is the driver's error for a
 	// foreign-key constraint violation. The store maps it to store.ErrNotFound
-	// when a rule or checkpoint names a hub that does not exist.
+	// when a rule, checkpoint or device names a hub that does not exist, and
+	// to store.ErrConflict when a deleted hub still has devices.
 	IsForeignKeyViolation func(error) bool
+	// IsUniqueViolation reports whether err is the driver's error for a
+	// unique constraint violation (a device thumbprint already taken).
+	IsUniqueViolation func(error) bool
+	// BulkValues is how many values one bulk-import statement binds (0 =
+	// 900). More values per statement mean fewer statements to plan and
+	// send, which PostgreSQL rewards; the SQLite driver looks each
+	// placeholder up by name, at a cost quadratic in their number.
+	BulkValues int
 }
 
 // Store implements store.Store over database/sql connection pools.
@@ -45,6 +54,9 @@ var _ store.Store = (*Store)(nil)
 // which may be the same pool. The schema must already be migrated. The Store
 // owns the pools: Close closes them.
 func New(write, read *sql.DB, d Dialect) *Store {
+	if d.BulkValues <= 0 {
+		d.BulkValues = defaultBulkValues
+	}
 	return &Store{write: write, read: read, dialect: d}
 }
 
@@ -81,6 +93,11 @@ func (s *Store) Close() error {
 // a single key.
 const maxUpsertAttempts = 8
 
+// execer runs statements: a connection pool or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // upsert writes a row that may or may not exist and reports whether it was
 // created. insert must be an INSERT … ON CONFLICT DO NOTHING and update an
 // UPDATE of the same key; both take args (so each must reference every
@@ -91,13 +108,13 @@ const maxUpsertAttempts = 8
 // this relies on each statement being atomic: the insert wins or the row
 // exists; the update changes it or the row was deleted meanwhile, and then we
 // try again.
-func (s *Store) upsert(ctx context.Context, insert, update string, args ...any) (bool, error) {
+func upsert(ctx context.Context, ex execer, insert, update string, args ...any) (bool, error) {
 	for range maxUpsertAttempts {
-		inserted, err := s.execOne(ctx, insert, args...)
+		inserted, err := execOne(ctx, ex, insert, args...)
 		if err != nil || inserted {
 			return inserted, err
 		}
-		updated, err := s.execOne(ctx, update, args...)
+		updated, err := execOne(ctx, ex, update, args...)
 		if err != nil || updated {
 			return false, err
 		}
@@ -106,8 +123,8 @@ func (s *Store) upsert(ctx context.Context, insert, update string, args ...any) 
 }
 
 // execOne runs a write statement and reports whether it affected a row.
-func (s *Store) execOne(ctx context.Context, query string, args ...any) (bool, error) {
-	res, err := s.write.ExecContext(ctx, query, args...)
+func execOne(ctx context.Context, ex execer, query string, args ...any) (bool, error) {
+	res, err := ex.ExecContext(ctx, query, args...)
 	if err != nil {
 		return false, err
 	}
@@ -116,6 +133,20 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) (bool, e
 		return false, err
 	}
 	return n > 0, nil
+}
+
+// inTx runs fn in a transaction on the write pool, committing when fn
+// succeeds and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // scanner is the Scan method shared by *sql.Row and *sql.Rows.

@@ -8,8 +8,8 @@ import (
 )
 
 // Benchmark measures the hot paths: hub lookups (every request), loading all
-// rules (authorization cache refresh) and checkpoint writes (consumers).
-// open is as for Run.
+// rules (authorization cache refresh) and checkpoint writes (consumers), and
+// the bulk import of 100,000 devices. open is as for Run.
 func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("GetHub", func(b *testing.B) {
 		s := seed(b, open(b))
@@ -38,6 +38,7 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 		}
 	})
+	b.Run("PutDevices100k", func(b *testing.B) { benchPutDevices(b, seed(b, open(b)), 100_000) })
 	b.Run("PutCheckpoint", func(b *testing.B) {
 		s := seed(b, open(b))
 		var seq uint64
@@ -75,4 +76,31 @@ func seed(b *testing.B, s store.Store) store.Store {
 	}
 	b.ResetTimer()
 	return s
+}
+
+// benchPutDevices imports n new devices per iteration in one PutDevices call
+// and reports devices/s. The devices look like a registry's: sealed keys,
+// two tags, a small policy, and a certificate thumbprint on every fourth.
+func benchPutDevices(b *testing.B, s store.Store, n int) {
+	key := make([]byte, 73) // the size of a sealed 44-character base64 key
+	policy := []byte(`{"allowedNetworks":["10.0.0.0/8"],"maxSilence":"1h","tokenTTL":"5m"}`)
+	var round int
+	for b.Loop() {
+		b.StopTimer()
+		ds := make([]store.Device, n)
+		for i := range ds {
+			id := fmt.Sprintf("r%d-dev-%06d", round, i)
+			ds[i] = store.Device{ID: id, Hub: "hub-1", Status: store.DeviceEnabled, PrimaryKey: key, SecondaryKey: key,
+				Tags: map[string]string{"site": fmt.Sprint("site-", i%50), "model": "m2"}, Policy: policy}
+			if i%4 == 0 {
+				ds[i].CertThumbprint = fmt.Sprintf("%064x", round*n+i)
+			}
+		}
+		round++
+		b.StartTimer()
+		if err := s.PutDevices(b.Context(), ds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "devices/s")
 }

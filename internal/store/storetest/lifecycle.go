@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -30,6 +31,18 @@ func testContextCanceled(t *testing.T, s store.Store) {
 		"PutCheckpoint":   func() error { return s.PutCheckpoint(ctx, store.Checkpoint{Hub: "h", ConsumerGroup: "g"}) },
 		"GetCheckpoint":   func() error { _, err := s.GetCheckpoint(ctx, "h", "g", 0); return err },
 		"ListCheckpoints": func() error { _, err := s.ListCheckpoints(ctx, "h", "g"); return err },
+		"PutDevice":       func() error { _, err := s.PutDevice(ctx, device("d", "h")); return err },
+		"PutDevices":      func() error { return s.PutDevices(ctx, []store.Device{device("d", "h")}) },
+		"GetDevice":       func() error { _, err := s.GetDevice(ctx, "d"); return err },
+		"GetDeviceByThumbprint": func() error {
+			_, err := s.GetDeviceByThumbprint(ctx, "ab")
+			return err
+		},
+		"ListDevices":     func() error { _, err := s.ListDevices(ctx, store.DeviceFilter{}); return err },
+		"SetDeviceStatus": func() error { return s.SetDeviceStatus(ctx, "d", store.DeviceDisabled, "") },
+		"DeleteDevice":    func() error { return s.DeleteDevice(ctx, "d") },
+		"PutLastSeen":     func() error { return s.PutLastSeen(ctx, "h", map[string]time.Time{"p": time.Now()}) },
+		"GetLastSeen":     func() error { _, err := s.GetLastSeen(ctx, "h", "p"); return err },
 		"Ping":            func() error { return s.Ping(ctx) },
 	}
 	for name, call := range calls {
@@ -41,6 +54,9 @@ func testContextCanceled(t *testing.T, s store.Store) {
 	diff(t, "hubs after canceled writes", []store.Hub{hub("h")}, listHubs(t, s))
 	diff(t, "rules after canceled writes", []store.Rule{}, listAllRules(t, s))
 	diff(t, "checkpoints after canceled writes", []store.Checkpoint{}, listCheckpoints(t, s, "h", "g"))
+	diffDevices(t, "devices after canceled writes", []store.Device{}, listDevices(t, s, store.DeviceFilter{}))
+	_, err := s.GetLastSeen(t.Context(), "h", "p")
+	wantNotFound(t, "last-seen time after a canceled write", err)
 }
 
 func testPingClose(t *testing.T, s store.Store) {
@@ -65,7 +81,15 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
 	putRule(t, first, store.Rule{Name: "ns", Rights: []string{store.RightManage}, PrimaryKey: []byte{0, 1, 0}})
 	putRule(t, first, rule("h", "r"))
 	putCheckpoint(t, first, store.Checkpoint{Hub: "h", ConsumerGroup: "g", Partition: 1, Sequence: store.MaxSequence, Metadata: "m"})
+	d := device("d", "h")
+	d.CertThumbprint = "0123abcd"
+	putDevice(t, first, d)
+	seen := time.Date(2026, 11, 23, 18, 30, 0, 123456000, time.UTC)
+	if err := first.PutLastSeen(t.Context(), "h", map[string]time.Time{"d": seen}); err != nil {
+		t.Fatal(err)
+	}
 	wantHubs := listHubs(t, first)
+	wantDevices := listDevices(t, first, store.DeviceFilter{})
 	wantRules := listAllRules(t, first)
 	wantCheckpoints := listCheckpoints(t, first, "h", "g")
 	if err := first.Close(); err != nil {
@@ -81,9 +105,13 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
 		{"hubs", wantHubs, listHubs(t, second)},
 		{"rules", wantRules, listAllRules(t, second)},
 		{"checkpoints", wantCheckpoints, listCheckpoints(t, second, "h", "g")},
+		{"devices", wantDevices, listDevices(t, second, store.DeviceFilter{})},
 	} {
 		if d := cmp.Diff(c.want, c.got); d != "" {
 			t.Errorf("%s after reopening (-before +after):\n%s", c.what, d)
 		}
+	}
+	if got, err := second.GetLastSeen(t.Context(), "h", "d"); err != nil || !got.Equal(seen) {
+		t.Errorf("last-seen time after reopening = %v, %v; want %v", got, err, seen)
 	}
 }
