@@ -8,8 +8,8 @@ import (
 	"net/http"
 )
 
-// Send sends body as one event to the hub, as the device's publisher: it
-// POSTs it to the token's endpoint with the token. contentType is sent as
+// Send sends body to the hub as the device's publisher: it POSTs it to the
+// token's endpoint with the token. contentType is sent as
 // the Content-Type header ("" = none); application/vnd.microsoft.servicebus.json
 // makes the body a batch of events, anything else a single event.
 //

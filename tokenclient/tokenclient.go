@@ -250,7 +250,7 @@ func New(cfg Config) (*Client, error) {
 // delay (see [Backoff]). Until then Token returns at once, with the cached
 // token or the same error. Refusals that only an operator can lift, such as
 // device_disabled, back off like any other failure, so a device whose status
-// is restored gets a token within at most Backoff.Max.
+// is restored gets a token within Backoff.Max (plus jitter).
 //
 // If ctx ends while Token waits for a request, it returns ctx's error (or a
 // still-valid cached token); the request itself carries on, bounded by

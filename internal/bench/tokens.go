@@ -91,8 +91,12 @@ func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
 	errs := map[string]int64{}
 	lat := make([][]time.Duration, o.Concurrency)
 	one := func(scheduled time.Time) (time.Duration, string) {
-		d := devs[next.Add(1)%int64(len(devs))]
-		proof, _ := sas.SignIoTHub(ns+"/devices/"+d.id, "", d.key, time.Now().Add(time.Minute))
+		n := next.Add(1)
+		d := devs[n%int64(len(devs))]
+		// A proof is accepted once: each pass over the devices uses another
+		// expiry so a device's consecutive proofs differ even within a second.
+		pass := time.Duration((n/int64(len(devs)))%200) * time.Second
+		proof, _ := sas.SignIoTHub(ns+"/devices/"+d.id, "", d.key, time.Now().Add(time.Minute+pass))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 		req.Header.Set("Authorization", proof)
 		resp, err := hc.Do(req)
