@@ -186,28 +186,6 @@ func (s *Service) build(dr draft, old *store.Device) (store.Device, error) {
 	return sd, nil
 }
 
-// The two key slots, as named in the sealing additional data.
-const (
-	primary   = "primary"
-	secondary = "secondary"
-)
-
-// sealAD binds a sealed key to its device and slot.
-func sealAD(id, slot string) string { return "device/" + id + "/" + slot }
-
-func (s *Service) seal(id, slot, key string) []byte { return s.box.Seal([]byte(key), sealAD(id, slot)) }
-
-func (s *Service) open(id, slot string, sealed []byte) (string, error) {
-	if len(sealed) == 0 {
-		return "", nil
-	}
-	k, err := s.box.Open(sealed, sealAD(id, slot))
-	if err != nil {
-		return "", fmt.Errorf("device: open %s key of %q: %w", slot, id, err)
-	}
-	return string(k), nil
-}
-
 // Get returns a device with its keys in plain text, for Manage holders.
 func (s *Service) Get(ctx context.Context, id string) (Device, error) {
 	sd, err := s.store.GetDevice(ctx, strings.ToLower(id))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/moatsec/moat/internal/apierr"
 	"github.com/moatsec/moat/internal/device"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/moattest"
@@ -377,6 +378,19 @@ func runStatusDrivesRevocation(t *testing.T, o moattest.Options) {
 	step("needs maintenance", "")
 	if d, _ := s.Client.GetDevice(ctx, "dev-1"); d.Status != store.DeviceNeedsMaintenance || d.StatusReason != "silent for 2h" {
 		t.Fatalf("after SetStatus: %+v", d)
+	}
+
+	// needs_maintenance never lifts a quarantine (the discovery service
+	// racing the security center).
+	if _, err := s.Client.QuarantineDevice(ctx, "dev-1", "attack"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Devices().SetStatus(ctx, "dev-1", store.DeviceNeedsMaintenance, "silent"); apierr.As(err).Reason != "device_blocked" {
+		t.Fatalf("SetStatus(needs_maintenance) of a quarantined device: %v, want 409 device_blocked", err)
+	}
+	step("still quarantined", revoked)
+	if _, err := s.Client.ReleaseDevice(ctx, "dev-1"); err != nil {
+		t.Fatal(err)
 	}
 
 	// A publisher revoked by hand first: quarantine and release still work.
