@@ -35,17 +35,11 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startProfile(cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			if single {
 				o.Batch = 1
 			}
@@ -110,6 +104,7 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 func newBenchTokensCmd(g *globals) *cobra.Command {
 	var o bench.TokensOptions
 	var noTLS bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "tokens",
 		Short: "Measure token issuance: fresh device proofs, full policy evaluation, many devices",
@@ -121,6 +116,11 @@ this process with the per-device rate limit lifted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			stopProfile, err := startProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "machine: %s\n", bench.Machine())
 			if !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == "" {
@@ -158,7 +158,27 @@ this process with the per-device rate limit lifted.`,
 	f.DurationVar(&o.Warmup, "warmup", 2*time.Second, "warm-up before measuring")
 	f.IntVar(&o.Rate, "rate", 0, "open loop: requests per second (0 = as fast as possible)")
 	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and own server) to FILE")
 	return cmd
+}
+
+// startProfile starts a CPU profile into path ("" = none); stop ends it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // localServer is a node started in this process for a benchmark.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/moatsec/moat/internal/device"
+	"github.com/moatsec/moat/internal/discovery"
 	"github.com/moatsec/moat/internal/hub"
 )
 
@@ -103,4 +104,22 @@ func (c *Client) ExportDevices(ctx context.Context, format string, w io.Writer) 
 		}
 		return nil
 	})
+}
+
+// AuditDecisions returns recorded token decisions, oldest first; device and
+// result "" match any, since "" means the server's default (24 h).
+func (c *Client) AuditDecisions(ctx context.Context, device, result, since string, limit int) ([]discovery.Decision, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"device": device, "result": result, "since": since} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Decisions []discovery.Decision `json:"decisions"`
+	}
+	return out.Decisions, c.do(ctx, http.MethodGet, "/api/v1/discovery/audit?"+q.Encode(), "/", nil, nil, &out)
 }

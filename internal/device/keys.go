@@ -55,5 +55,6 @@ func (s *Service) RotateKey(ctx context.Context, id string, which hub.KeyType) (
 	if _, err := s.store.PutDevice(ctx, sd); err != nil {
 		return Device{}, writeErr(err, sd)
 	}
+	s.changed(sd.ID)
 	return s.Get(ctx, sd.ID)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moatsec/moat/internal/apierr"
@@ -50,6 +51,27 @@ type Service struct {
 	box    *secret.Box
 	maxTTL time.Duration
 	logger *slog.Logger
+
+	mu       sync.Mutex
+	onChange []func(id string)
+}
+
+// OnChange registers fn to be called, synchronously, after every change to
+// a device (put, delete, status, keys, import), for caches such as the
+// token service's.
+func (s *Service) OnChange(fn func(id string)) {
+	s.mu.Lock()
+	s.onChange = append(s.onChange, fn)
+	s.mu.Unlock()
+}
+
+func (s *Service) changed(id string) {
+	s.mu.Lock()
+	fns := s.onChange
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn(id)
+	}
 }
 
 // New returns a Service.
@@ -109,6 +131,7 @@ func (s *Service) Put(ctx context.Context, id string, d Device) (Device, bool, e
 	if err != nil {
 		return Device{}, false, writeErr(err, sd)
 	}
+	s.changed(sd.ID)
 	if err := s.unblock(ctx, old, sd); err != nil {
 		return Device{}, false, err
 	}
@@ -224,6 +247,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err := s.store.DeleteDevice(ctx, strings.ToLower(id)); err != nil {
 		return notFound(err, id)
 	}
+	s.changed(strings.ToLower(id))
 	return nil
 }
 

@@ -68,6 +68,7 @@ func (s *Service) setStatus(ctx context.Context, id, status, reason string, allo
 	if err := s.store.SetDeviceStatus(ctx, sd.ID, status, reason); err != nil {
 		return Device{}, notFound(err, id)
 	}
+	s.changed(sd.ID)
 	if err := s.unblock(ctx, &old, sd); err != nil {
 		return Device{}, err
 	}

@@ -191,6 +191,9 @@ func (s *Service) writeChunk(ctx context.Context, chunk []importRow, olds map[st
 		return s.importWriteErr(ctx, err, chunk)
 	}
 	for _, sd := range sds {
+		s.changed(sd.ID)
+	}
+	for _, sd := range sds {
 		if err := s.unblock(ctx, oldOf(sd.ID), sd); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -127,4 +128,22 @@ func TestCLIDevices(t *testing.T) {
 		t.Fatalf("export after re-import differs:\n%s\n%s", csvOut, again)
 	}
 	must("", "device", "rotate-key", "dev-1", "--key", "secondary")
+
+	// The device's own view: a token from its key (refused outside its
+	// geofence, issued inside), an event sent with it, both decisions audited.
+	key := base64.StdEncoding.EncodeToString([]byte("probe-1 key, thirty-two bytes!!!"))
+	must("", "device", "create", "probe-1", "--hub", "telemetry", "--key", key, "--circle", "52.52,13.405,2000")
+	if _, err := moat("", "device", "token", "probe-1", "--key", key, "--lat", "48.85", "--lon", "2.35", "--proof-ttl", "1m"); err == nil || !strings.Contains(err.Error(), "outside_geofence") {
+		t.Fatalf("token outside the geofence: %v", err)
+	}
+	if out := must("", "device", "token", "probe-1", "--key", key, "--lat", "52.52", "--lon", "13.40", "--send", "hello from probe-1", "--proof-ttl", "2m"); !strings.Contains(out, "/telemetry/publishers/probe-1/messages") {
+		t.Fatalf("device token:\n%s", out)
+	}
+	if out := must("", "consume", "--hub", "telemetry", "--from-start", "-o", "json"); !strings.Contains(out, `"body":"hello from probe-1"`) {
+		t.Fatalf("event sent with the issued token is missing:\n%s", out)
+	}
+	audit := must("", "device", "audit", "probe-1")
+	if !strings.Contains(audit, "outside_geofence") || !strings.Contains(audit, "issued") {
+		t.Fatalf("device audit:\n%s", audit)
+	}
 }

@@ -75,11 +75,22 @@ func (j *Journal) Append(ctx context.Context, tokens []string, data []byte) (uin
 	}
 	ctx, cancel := j.l.withTimeout(ctx)
 	defer cancel()
-	ack, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: j.subjectOf(tokens), Data: data})
+	// An asynchronous publish shares the connection's reply subscription; a
+	// synchronous one would set up a request/reply exchange per record.
+	f, err := c.js.PublishMsgAsync(&nats.Msg{Subject: j.subjectOf(tokens), Data: data})
 	if err != nil {
 		return 0, unavailable("journal append", err)
 	}
-	return ack.Sequence, nil
+	select {
+	case ack := <-f.Ok():
+		return ack.Sequence, nil
+	case err := <-f.Err():
+		return 0, unavailable("journal append", err)
+	case <-ctx.Done():
+		return 0, unavailable("journal append", ctx.Err())
+	case <-c.done:
+		return 0, unavailable("journal append", nats.ErrConnectionClosed)
+	}
 }
 
 func (j *Journal) subjectOf(tokens []string) string {

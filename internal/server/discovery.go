@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/moatsec/moat/internal/device"
@@ -17,20 +19,104 @@ import (
 	"github.com/moatsec/moat/internal/store"
 )
 
-// registry adapts the device registry to what the token service needs.
-type registry struct{ svc *device.Service }
+// registry adapts the device registry to the token service, with a cache:
+// a token request then costs no database query, no policy decoding and no
+// key unsealing. Every change made through this node's registry drops the
+// device from the cache synchronously (so quarantine, disable and key
+// rotation act at once); entries also expire after cacheTTL, which bounds
+// how stale a change made on another node can be (its publisher
+// revocation, checked separately, is immediate everywhere).
+type registry struct {
+	svc *device.Service
+	now func() time.Time
 
-var _ discovery.Registry = registry{}
-
-func (r registry) Lookup(ctx context.Context, id string) (discovery.Device, error) {
-	return convert(r.svc.Lookup(ctx, id))
+	mu      sync.Mutex
+	gen     uint64 // bumped by every change; a lookup older than a change is not cached
+	byID    map[string]cachedDevice
+	byThumb map[string]cachedDevice
 }
 
-func (r registry) LookupByThumbprint(ctx context.Context, t string) (discovery.Device, error) {
-	return convert(r.svc.LookupByThumbprint(ctx, t))
+type cachedDevice struct {
+	d       discovery.Device
+	expires time.Time
 }
 
-func (r registry) SetStatus(ctx context.Context, id, status, reason string) error {
+const (
+	cacheTTL     = 10 * time.Second
+	cacheMaxSize = 200_000
+)
+
+var _ discovery.Registry = (*registry)(nil)
+
+func newRegistry(svc *device.Service, now func() time.Time) *registry {
+	if now == nil {
+		now = time.Now
+	}
+	r := &registry{svc: svc, now: now, byID: map[string]cachedDevice{}, byThumb: map[string]cachedDevice{}}
+	svc.OnChange(r.forget)
+	return r
+}
+
+func (r *registry) forget(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	delete(r.byID, id)
+	for t, c := range r.byThumb {
+		if c.d.ID == id {
+			delete(r.byThumb, t)
+		}
+	}
+}
+
+func (r *registry) cached(m map[string]cachedDevice, key string) (discovery.Device, uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := m[key]
+	if ok && r.now().Before(c.expires) {
+		return c.d, r.gen, true
+	}
+	return discovery.Device{}, r.gen, false
+}
+
+func (r *registry) keep(m map[string]cachedDevice, key string, d discovery.Device, gen uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen != gen {
+		return // the device may have changed while it was being read
+	}
+	if len(m) >= cacheMaxSize {
+		clear(m)
+	}
+	m[key] = cachedDevice{d: d, expires: r.now().Add(cacheTTL)}
+}
+
+func (r *registry) Lookup(ctx context.Context, id string) (discovery.Device, error) {
+	d, gen, ok := r.cached(r.byID, id)
+	if ok {
+		return d, nil
+	}
+	d, err := convert(r.svc.Lookup(ctx, id))
+	if err == nil {
+		r.keep(r.byID, id, d, gen)
+	}
+	return d, err
+}
+
+func (r *registry) LookupByThumbprint(ctx context.Context, t string) (discovery.Device, error) {
+	t = strings.ToLower(t)
+	d, gen, ok := r.cached(r.byThumb, t)
+	if ok {
+		return d, nil
+	}
+	d, err := convert(r.svc.LookupByThumbprint(ctx, t))
+	if err == nil {
+		r.keep(r.byThumb, t, d, gen)
+	}
+	return d, err
+}
+
+func (r *registry) SetStatus(ctx context.Context, id, status, reason string) error {
 	return r.svc.SetStatus(ctx, id, status, reason)
 }
 
@@ -72,7 +158,7 @@ func (s *Server) discoveryRoutes(ctx context.Context, clock func() time.Time, ma
 		return nil, err
 	}
 	svc, err := discovery.New(discovery.Options{
-		Namespace: s.cfg.Namespace, Endpoint: s.publicURL(), Registry: registry{s.devices}, Hub: s.core,
+		Namespace: s.cfg.Namespace, Endpoint: s.publicURL(), Registry: newRegistry(s.devices, clock), Hub: s.core,
 		Auditor: auditor, Logger: s.logger.With("component", "discovery"), Clock: clock, ClockSkew: s.cfg.ClockSkew,
 		MaxTTL: s.cfg.TokenMaxTTL, RatePerMinute: s.cfg.TokenRate, Burst: s.cfg.TokenBurst,
 	})
