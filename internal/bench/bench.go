@@ -4,11 +4,13 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,4 +79,21 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 // Machine describes where a benchmark ran.
 func Machine() string {
 	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}
+
+// window lets the load run for warmup, then sets measuring for duration (or
+// until ctx ends) and returns the measured time.
+func window(ctx context.Context, warmup, duration time.Duration, measuring *atomic.Bool) time.Duration {
+	select {
+	case <-time.After(warmup):
+	case <-ctx.Done():
+	}
+	measuring.Store(true)
+	start := time.Now()
+	select {
+	case <-time.After(duration):
+	case <-ctx.Done():
+	}
+	measuring.Store(false)
+	return time.Since(start)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,24 +128,10 @@ func Ingest(ctx context.Context, o IngestOptions) (Result, error) {
 			lat[w] = local
 		}()
 	}
-	select {
-	case <-time.After(o.Warmup):
-	case <-ctx.Done():
-	}
-	measuring.Store(true)
-	start := time.Now()
-	select {
-	case <-time.After(o.Duration):
-	case <-ctx.Done():
-	}
-	measuring.Store(false)
-	elapsed := time.Since(start)
+	elapsed := window(ctx, o.Warmup, o.Duration, &measuring)
 	cancel()
 	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
+	all := slices.Concat(lat...)
 	name := fmt.Sprintf("ingest batch=%d size=%dB", o.Batch, o.Size)
 	if o.Batch == 1 {
 		name = fmt.Sprintf("ingest single-event size=%dB", o.Size)

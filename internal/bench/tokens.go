@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,24 +173,10 @@ func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
 			}
 		}()
 	}
-	select {
-	case <-time.After(o.Warmup):
-	case <-ctx.Done():
-	}
-	measuring.Store(true)
-	start := time.Now()
-	select {
-	case <-time.After(o.Duration):
-	case <-ctx.Done():
-	}
-	measuring.Store(false)
-	elapsed := time.Since(start)
+	elapsed := window(ctx, o.Warmup, o.Duration, &measuring)
 	cancel()
 	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
+	all := slices.Concat(lat...)
 	name := fmt.Sprintf("tokens, %d devices, closed loop", o.Devices)
 	if o.Rate > 0 {
 		name = fmt.Sprintf("tokens, %d devices, open loop at %d requests/s", o.Devices, o.Rate)

@@ -58,22 +58,12 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 				}
 				r.Print(out)
 			}
-			if !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == "" {
-				stop, err := startLocal(ctx, &o, noTLS, natsURL)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			} else {
-				cs, err := g.connectionString()
-				if err != nil {
-					return err
-				}
-				o.Conn, o.Server = cs, g.server
-				if o.TLS, err = g.tlsConfig(); err != nil {
-					return err
-				}
+			t, stop, err := g.benchTarget(cmd, noTLS, natsURL, nil)
+			if err != nil {
+				return err
 			}
+			defer stop()
+			o.Server, o.Conn, o.TLS, o.DeleteHub = t.url, t.conn, t.tls, t.own
 			r, err := bench.Ingest(ctx, o)
 			if err != nil {
 				return err
@@ -123,25 +113,14 @@ this process with the per-device rate limit lifted.`,
 			defer stopProfile()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "machine: %s\n", bench.Machine())
-			if !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == "" {
-				srv, stop, err := startLocalServer(ctx, noTLS, "", func(c *config.Server) {
-					c.TokenRate, c.TokenBurst = 1_000_000_000, 1_000_000_000
-				})
-				if err != nil {
-					return err
-				}
-				defer stop()
-				o.Server, o.Conn, o.TLS, o.DeleteHub = srv.url, srv.conn, srv.tls, true
-			} else {
-				cs, err := g.connectionString()
-				if err != nil {
-					return err
-				}
-				o.Conn, o.Server = cs, g.server
-				if o.TLS, err = g.tlsConfig(); err != nil {
-					return err
-				}
+			t, stop, err := g.benchTarget(cmd, noTLS, "", func(c *config.Server) {
+				c.TokenRate, c.TokenBurst = 1_000_000_000, 1_000_000_000
+			})
+			if err != nil {
+				return err
 			}
+			defer stop()
+			o.Server, o.Conn, o.TLS, o.DeleteHub = t.url, t.conn, t.tls, t.own
 			r, err := bench.Tokens(ctx, o)
 			if err != nil {
 				return err
@@ -181,11 +160,13 @@ func startProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-// localServer is a node started in this process for a benchmark.
+// localServer is where a benchmark sends: own is set for a node started in
+// this process (its hub is deleted afterwards).
 type localServer struct {
 	url  string
 	conn sas.ConnectionString
 	tls  *tls.Config
+	own  bool
 }
 
 func startLocalServer(ctx context.Context, noTLS bool, natsURL string, tweak func(*config.Server)) (localServer, func(), error) {
@@ -208,7 +189,7 @@ func startLocalServer(ctx context.Context, noTLS bool, natsURL string, tweak fun
 		_ = srv.Close(context.Background())
 		os.RemoveAll(dir)
 	}
-	ls := localServer{url: srv.URL(), tls: &tls.Config{MinVersion: tls.VersionTLS12}}
+	ls := localServer{url: srv.URL(), tls: &tls.Config{MinVersion: tls.VersionTLS12}, own: true}
 	b, err := os.ReadFile(filepath.Join(dir, server.RootConnectionStringFile))
 	if err == nil {
 		ls.conn, err = sas.ParseConnectionString(strings.TrimSpace(string(b)))
@@ -223,12 +204,20 @@ func startLocalServer(ctx context.Context, noTLS bool, natsURL string, tweak fun
 	return ls, stop, nil
 }
 
-// startLocal starts a node in this process for the ingest benchmark.
-func startLocal(ctx context.Context, o *bench.IngestOptions, noTLS bool, natsURL string) (func(), error) {
-	ls, stop, err := startLocalServer(ctx, noTLS, natsURL, nil)
-	if err != nil {
-		return nil, err
+// benchTarget is the server a benchmark runs against: the one named by
+// --server (or MOAT_SERVER) with the global credentials, or else a node
+// started in this process (own), with tweak applied to its configuration.
+func (g *globals) benchTarget(cmd *cobra.Command, noTLS bool, natsURL string, tweak func(*config.Server)) (localServer, func(), error) {
+	if !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == "" {
+		return startLocalServer(cmd.Context(), noTLS, natsURL, tweak)
 	}
-	o.Server, o.Conn, o.TLS, o.DeleteHub = ls.url, ls.conn, ls.tls, true
-	return stop, nil
+	cs, err := g.connectionString()
+	if err != nil {
+		return localServer{}, nil, err
+	}
+	tlsCfg, err := g.tlsConfig()
+	if err != nil {
+		return localServer{}, nil, err
+	}
+	return localServer{url: g.server, conn: cs, tls: tlsCfg}, func() {}, nil
 }

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,24 +15,8 @@ import (
 func TestCLIDevices(t *testing.T) {
 	data, addr := t.TempDir(), freePort(t)
 	startServe(t, data, addr)
-	moat := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(moatBinary(t), append([]string{"--server", "http://" + addr, "--data", data}, args...)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			return out.String(), fmt.Errorf("moat %v: %v: %s", args, err, errb.String())
-		}
-		return out.String(), nil
-	}
-	must := func(stdin string, args ...string) string {
-		t.Helper()
-		out, err := moat(stdin, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	cli := cliRunner{t: t, addr: addr, data: data}
+	moat, must := cli.run, cli.must
 	must("", "hub", "create", "telemetry", "--partitions", "2")
 
 	policy := filepath.Join(t.TempDir(), "policy.json")

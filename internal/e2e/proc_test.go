@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -156,4 +157,33 @@ func readAll(t *testing.T, c *client.Client, hubName string, partitions int) map
 		}
 	}
 	return got
+}
+
+// cliRunner runs the moat CLI against a server with its data directory.
+type cliRunner struct {
+	t          *testing.T
+	addr, data string
+}
+
+// run runs moat with args (stdin as given) and returns its standard output;
+// a non-zero exit is an error carrying standard error.
+func (c cliRunner) run(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(moatBinary(c.t), append([]string{"--server", "http://" + c.addr, "--data", c.data}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("moat %v: %v: %s", args, err, errb.String())
+	}
+	return out.String(), nil
+}
+
+// must is run that fails the test on error.
+func (c cliRunner) must(stdin string, args ...string) string {
+	c.t.Helper()
+	out, err := c.run(stdin, args...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,25 +69,8 @@ func TestSIGTERMDrainsAndExitsCleanly(t *testing.T) {
 func TestCLIQuickStart(t *testing.T) {
 	data, addr := t.TempDir(), freePort(t)
 	startServe(t, data, addr)
-	moat := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(moatBinary(t), append([]string{"--server", "http://" + addr, "--data", data}, args...)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		if err != nil {
-			return out.String(), fmt.Errorf("moat %v: %v: %s", args, err, errb.String())
-		}
-		return out.String(), nil
-	}
-	must := func(stdin string, args ...string) string {
-		t.Helper()
-		out, err := moat(stdin, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	cli := cliRunner{t: t, addr: addr, data: data}
+	moat, must := cli.run, cli.must
 	must("", "hub", "create", "telemetry", "--partitions", "2")
 	if out := must("", "hub", "list"); !strings.Contains(out, "telemetry") {
 		t.Fatalf("hub list: %s", out)

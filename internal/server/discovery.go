@@ -165,12 +165,7 @@ func (s *Server) discoveryRoutes(ctx context.Context, clock func() time.Time, ma
 	if err != nil {
 		return nil, err
 	}
-	api := discoveryapi.New(svc, auditLog{auditor}, manage, proxies, clock)
-	var routes []httpapi.Route
-	for pattern, h := range api.Handlers() {
-		routes = append(routes, httpapi.Route{Pattern: pattern, Handler: h})
-	}
-	return routes, nil
+	return discoveryapi.New(svc, auditLog{auditor}, manage, proxies, clock).Routes(s.logger), nil
 }
 
 // publicURL is where devices reach this server: publicURL, else

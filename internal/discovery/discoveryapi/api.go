@@ -1,14 +1,16 @@
 package discoveryapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
 
+	"log/slog"
+
 	"github.com/moatsec/moat/internal/apierr"
 	"github.com/moatsec/moat/internal/discovery"
+	"github.com/moatsec/moat/internal/hub/httpapi"
 )
 
 // Authorizer checks an operator's SAS token for Manage on the namespace.
@@ -36,20 +38,13 @@ func New(svc *discovery.Service, audit AuditLog, manage Authorizer, trustedProxi
 	return &API{svc: svc, audit: audit, manage: manage, trustedProxies: trustedProxies, now: now}
 }
 
-// Handlers returns the routes (method and pattern) and their handlers.
-func (a *API) Handlers() map[string]http.Handler {
-	return map[string]http.Handler{
-		"POST /api/v1/discovery/token": handler(a.token),
-		"GET /api/v1/discovery/audit":  handler(a.auditQuery),
+// Routes returns the endpoints, to be served with the hub's API (one
+// listener, one error format, one set of metrics).
+func (a *API) Routes(log *slog.Logger) []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "POST /api/v1/discovery/token", Handler: httpapi.Handle(log, a.token)},
+		{Pattern: "GET /api/v1/discovery/audit", Handler: httpapi.Handle(log, a.auditQuery)},
 	}
-}
-
-func handler(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
-			apierr.Write(w, nil, err)
-		}
-	})
 }
 
 func (a *API) token(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +71,8 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, g)
+	w.Header().Set("Cache-Control", "no-store") // a token
+	httpapi.WriteJSON(w, http.StatusOK, g)
 	return nil
 }
 
@@ -117,13 +113,6 @@ func (a *API) auditQuery(w http.ResponseWriter, r *http.Request) error {
 	if ds == nil {
 		ds = []discovery.Decision{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"decisions": ds})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"decisions": ds})
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
