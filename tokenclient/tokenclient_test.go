@@ -29,29 +29,9 @@ import (
 	"github.com/moatsec/moat/tokenclient"
 )
 
-// fakeClock is the one clock of a test: the server's and the client's.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock {
-	// Whole seconds, so that token lifetimes (whole seconds on the server)
-	// are exact.
-	return &fakeClock{now: time.Now().Truncate(time.Second)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is the one clock of a test: the server's and the client's, in
+// whole seconds so that token lifetimes (whole seconds on the server) are exact.
+func newClock() *moattest.Clock { return moattest.NewClock(time.Now().Truncate(time.Second)) }
 
 // counter counts token requests on their way through the real transport.
 type counter struct {
@@ -72,7 +52,7 @@ func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 // env is a running server with a hub and a registered device.
 type env struct {
 	s      *moattest.Server
-	clock  *fakeClock
+	clock  *moattest.Clock
 	hub    string
 	device string
 	key    string
@@ -270,7 +250,7 @@ func TestTokenIsCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	second, err := c.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -294,12 +274,12 @@ func TestRefreshAfter80Percent(t *testing.T) {
 	if life <= 0 {
 		t.Fatalf("token lifetime %s", life)
 	}
-	e.clock.Advance(life*8/10 - time.Second)
+	e.clock.Add(life*8/10 - time.Second)
 	if tok, err := c.Token(ctx); err != nil || tok != first {
 		t.Fatalf("just before 80%%: %+v, %v; want the first token", tok, err)
 	}
 	wantRequests(t, n, 1)
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	second, err := c.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -323,12 +303,12 @@ func TestRefreshFraction(t *testing.T) {
 		t.Fatal(err)
 	}
 	half := first.ExpiresAt.Sub(e.clock.Now()) / 2
-	e.clock.Advance(half - time.Second)
+	e.clock.Add(half - time.Second)
 	if _, err := c.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	wantRequests(t, n, 1)
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	if _, err := c.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -467,13 +447,13 @@ func TestBackoff(t *testing.T) {
 
 	var want int64 = 1
 	for _, delay := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
-		e.clock.Advance(delay - time.Millisecond)
+		e.clock.Add(delay - time.Millisecond)
 		_, err := c.Token(ctx)
 		if err != first {
 			t.Fatalf("before the deadline: %v, want the same refusal %v", err, first)
 		}
 		wantRequests(t, n, want)
-		e.clock.Advance(time.Millisecond)
+		e.clock.Add(time.Millisecond)
 		_, err = c.Token(ctx)
 		wantRefusal(t, err, http.StatusForbidden, tokenclient.ReasonDeviceDisabled)
 		want++
@@ -483,7 +463,7 @@ func TestBackoff(t *testing.T) {
 
 	// Re-enabled: the next attempt after the deadline succeeds.
 	e.setStatus(t, "enabled")
-	e.clock.Advance(4 * time.Second)
+	e.clock.Add(4 * time.Second)
 	if _, err := c.Token(ctx); err != nil {
 		t.Fatalf("after re-enabling: %v", err)
 	}
@@ -504,10 +484,10 @@ func TestBackoffJitter(t *testing.T) {
 	if _, err := c.Token(ctx); err == nil {
 		t.Fatal("Token succeeded for a disabled device")
 	}
-	e.clock.Advance(799 * time.Millisecond)
+	e.clock.Add(799 * time.Millisecond)
 	_, _ = c.Token(ctx)
 	wantRequests(t, n, 1)
-	e.clock.Advance(time.Millisecond)
+	e.clock.Add(time.Millisecond)
 	_, _ = c.Token(ctx)
 	wantRequests(t, n, 2)
 }
@@ -529,12 +509,12 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Fatalf("refusal %+v: want a temporary one with RetryAfter 1m", r)
 	}
 	wantRequests(t, n, 2)
-	e.clock.Advance(time.Minute - time.Second)
+	e.clock.Add(time.Minute - time.Second)
 	if _, err2 := c.Token(ctx); err2 != err {
 		t.Fatalf("before Retry-After: %v, want %v", err2, err)
 	}
 	wantRequests(t, n, 2)
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	if _, err := c.Token(ctx); err != nil {
 		t.Fatalf("after Retry-After: %v", err)
 	}
@@ -553,7 +533,7 @@ func TestValidTokenOutlivesFailedRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.setStatus(t, "disabled")
-	e.clock.Advance(first.ExpiresAt.Sub(e.clock.Now()) * 9 / 10)
+	e.clock.Add(first.ExpiresAt.Sub(e.clock.Now()) * 9 / 10)
 	tok, err := c.Token(ctx)
 	if err != nil || tok != first {
 		t.Fatalf("refused refresh: %+v, %v; want the cached token", tok, err)
@@ -566,7 +546,7 @@ func TestValidTokenOutlivesFailedRefresh(t *testing.T) {
 	}
 	wantRequests(t, n, 2)
 	// Expired: the refusal.
-	e.clock.Advance(first.ExpiresAt.Sub(e.clock.Now()))
+	e.clock.Add(first.ExpiresAt.Sub(e.clock.Now()))
 	_, err = c.Token(ctx)
 	wantRefusal(t, err, http.StatusForbidden, tokenclient.ReasonDeviceDisabled)
 }
@@ -580,7 +560,7 @@ func TestInvalidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	c.Invalidate()
 	second, err := c.Token(ctx)
 	if err != nil {
@@ -625,7 +605,7 @@ func TestSendRenewsRejectedToken(t *testing.T) {
 	if _, err := e.s.Client.RegenerateKey(ctx, e.hub, hub.DiscoveryRuleName, hub.PrimaryKey); err != nil {
 		t.Fatalf("rotate the signing key: %v", err)
 	}
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	if err := c.Send(ctx, []byte("two"), ""); err != nil {
 		t.Fatalf("Send after key rotation: %v", err)
 	}

@@ -19,25 +19,19 @@ import (
 	"github.com/moatsec/moat/sas"
 )
 
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-
 // env is a real server (embedded JetStream, SQLite) on a fake clock, with
 // 127.0.0.1 as a trusted proxy so tests can present other source addresses
 // through X-Forwarded-For.
 type env struct {
 	t   *testing.T
 	s   *moattest.Server
-	clk *clock
+	clk *moattest.Clock
 }
 
 func start(t *testing.T) *env {
 	// The store stamps registrations with the real clock, so the fake one
 	// starts from real now and only moves forward.
-	clk := newClock(time.Now().UTC().Truncate(time.Second))
+	clk := moattest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := moattest.Start(t, moattest.Options{Clock: clk.Now, Config: func(c *config.Server) { c.Proxies = "127.0.0.1" }})
 	if _, err := s.Client.PutHub(context.Background(), "telemetry", hub.HubSpec{Partitions: 2}); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package hub_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,17 +13,11 @@ import (
 	"github.com/moatsec/moat/sas"
 )
 
-// fakeClock is an injectable clock tests move by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func (c *fakeClock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
-func newClock(t time.Time) *fakeClock { c := &fakeClock{}; c.Set(t); return c }
-func reason(err error) string         { return apierr.As(err).Reason }
+func reason(err error) string { return apierr.As(err).Reason }
 
 func TestExpiryHonoursClockSkewBoundary(t *testing.T) {
 	t0 := time.Unix(1_900_000_000, 0)
-	clk := newClock(t0)
+	clk := moattest.NewClock(t0)
 	const skew = 30 * time.Second
 	s := moattest.Start(t, moattest.Options{Clock: clk.Now, Config: func(c *config.Server) { c.ClockSkew = skew }})
 	core := s.Core()

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -17,7 +15,8 @@ import (
 	"github.com/moatsec/moat/sas"
 )
 
-// result is a response's status and machine-readable reason.
+// result is a response's status and machine-readable reason (as
+// moattest.Result, local so table literals may stay unkeyed).
 type result struct {
 	Status int
 	Reason string
@@ -27,28 +26,8 @@ type result struct {
 // reason and body.
 func call(t *testing.T, s *moattest.Server, method, path, token string, body []byte) (result, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.URL()+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r := result{Status: resp.StatusCode}
-	if resp.StatusCode >= 400 {
-		var b apierr.Body
-		if err := json.Unmarshal(data, &b); err != nil {
-			t.Fatalf("%s %s: %d with a non-JSON error body %q", method, path, resp.StatusCode, data)
-		}
-		r.Reason = b.Error.Reason
-	}
-	return r, data
+	r, data := moattest.Call(t, method, s.URL()+path, token, body, nil)
+	return result(r), data
 }
 
 // messageOf returns the message of an error body.

@@ -1,10 +1,8 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +15,8 @@ import (
 )
 
 // result is a response's status and machine-readable reason.
+// result is a response's status and machine-readable reason (as
+// moattest.Result, local so table literals may stay unkeyed).
 type result struct {
 	Status int
 	Reason string
@@ -25,34 +25,8 @@ type result struct {
 // call sends a raw request and returns its status, reason and body.
 func call(t *testing.T, method, url, token string, body []byte, hdr map[string]string) (result, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r := result{Status: resp.StatusCode}
-	if resp.StatusCode >= 400 {
-		var b apierr.Body
-		if err := json.Unmarshal(data, &b); err != nil {
-			t.Fatalf("%s %s: %d with a non-JSON error body %q", method, url, resp.StatusCode, data)
-		}
-		if b.Error.Status != resp.StatusCode {
-			t.Errorf("%s %s: body status %d != HTTP status %d", method, url, b.Error.Status, resp.StatusCode)
-		}
-		r.Reason = b.Error.Reason
-	}
-	return r, data
+	r, data := moattest.Call(t, method, url, token, body, hdr)
+	return result(r), data
 }
 
 // sign makes a token for a path of the test server's namespace.
