@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -74,15 +73,14 @@ func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
 		}()
 	}
 
-	var tlsCfg *tls.Config
-	if o.TLS != nil {
-		tlsCfg = o.TLS.Clone()
+	path := "/api/v1/discovery/token"
+	clients := make([]*rawClient, o.Concurrency)
+	for w := range clients {
+		if clients[w], err = newRawClient(strings.TrimRight(o.Server, "/")+path, o.TLS); err != nil {
+			return Result{}, err
+		}
+		defer clients[w].close()
 	}
-	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency,
-		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
-	url := strings.TrimRight(o.Server, "/") + "/api/v1/discovery/token"
 	ns := o.Conn.Namespace()
 
 	var next atomic.Int64
@@ -91,28 +89,26 @@ func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
 	var errMu sync.Mutex
 	errs := map[string]int64{}
 	lat := make([][]time.Duration, o.Concurrency)
-	one := func(scheduled time.Time) (time.Duration, string) {
+	one := func(w int, scheduled time.Time) (time.Duration, string) {
 		n := next.Add(1)
 		d := devs[n%int64(len(devs))]
 		// A proof is accepted once: each pass over the devices uses another
 		// expiry so a device's consecutive proofs differ even within a second.
 		pass := time.Duration((n/int64(len(devs)))%200) * time.Second
 		proof, _ := sas.SignIoTHub(ns+"/devices/"+d.id, "", d.key, time.Now().Add(time.Minute+pass))
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-		req.Header.Set("Authorization", proof)
-		resp, err := hc.Do(req)
+		status, body, err := clients[w].post(ctx, path, proof, nil)
 		took := time.Since(scheduled)
 		if err != nil {
 			return took, "transport"
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if status != http.StatusOK {
 			var b apierr.Body
-			data, _ := io.ReadAll(resp.Body)
-			_ = json.Unmarshal(data, &b)
-			return took, fmt.Sprintf("%d_%s", resp.StatusCode, b.Error.Reason)
+			_ = json.Unmarshal(body, &b)
+			return took, fmt.Sprintf("%d_%s", status, b.Error.Reason)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		if !bytes.Contains(body, []byte(`"token":"SharedAccessSignature `)) {
+			return took, "200_without_token"
+		}
 		return took, ""
 	}
 	record := func(w int, took time.Duration, reason string) {
@@ -137,7 +133,7 @@ func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
-					took, reason := one(time.Now())
+					took, reason := one(w, time.Now())
 					record(w, took, reason)
 				}
 			}()
@@ -149,7 +145,7 @@ func Tokens(ctx context.Context, o TokensOptions) (Result, error) {
 			go func() {
 				defer wg.Done()
 				for at := range sched {
-					took, reason := one(at)
+					took, reason := one(w, at)
 					record(w, took, reason)
 				}
 			}()

@@ -73,8 +73,9 @@ var proofN atomic.Int64
 // token asks for a token as device id from source address from.
 func (e *env) token(id, key, from string, body any) (int, string, map[string]any) {
 	e.t.Helper()
-	// A distinct expiry per proof: each proof may be used once.
-	proof, err := sas.SignIoTHub(e.s.Root.Namespace()+"/devices/"+id, "", key, e.clk.Now().Add(time.Minute+time.Duration(proofN.Add(1))*time.Second))
+	// A distinct expiry per proof: each proof may be used once. Expiries
+	// cycle over 200 s so that they stay within the proof lifetime limit.
+	proof, err := sas.SignIoTHub(e.s.Root.Namespace()+"/devices/"+id, "", key, e.clk.Now().Add(time.Minute+time.Duration(proofN.Add(1)%200)*time.Second))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -232,5 +233,43 @@ func TestQuarantineActsOnBothDoors(t *testing.T) {
 	}
 	if _, reason, _ := e.token("cam-7", key, "127.0.0.2", nil); reason != "publisher_revoked" {
 		t.Fatalf("token after hub revocation: %s", reason)
+	}
+}
+
+// TestChangeOnOneNodeActsOnAll: two nodes share NATS and PostgreSQL. Node B
+// has the device in its token-service cache; disabling it through node A
+// must refuse B's next token at once (the change travels as a NATS
+// notification), not when B's cache entry expires.
+func TestChangeOnOneNodeActsOnAll(t *testing.T) {
+	clk := moattest.NewClock(time.Now().UTC().Truncate(time.Second))
+	a := moattest.Start(t, moattest.Options{External: true, Clock: clk.Now, Config: func(c *config.Server) {
+		c.Proxies, c.TokenRate, c.TokenBurst = "127.0.0.1", 6000, 1000
+	}})
+	if _, err := a.Client.PutHub(context.Background(), "telemetry", hub.HubSpec{Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	ea := &env{t: t, s: a, clk: clk}
+	eb := &env{t: t, s: a.Peer(t), clk: clk}
+	key := ea.register("dev-x", nil)
+	for _, e := range []*env{eb, eb} { // the second request is served from B's cache
+		if code, _, body := e.token("dev-x", key, "10.0.0.1", nil); code != 200 {
+			t.Fatalf("token on node B: %d %v", code, body)
+		}
+	}
+	if code, body := ea.admin("PUT", "/api/v1/devices/dev-x", map[string]any{"hub": "telemetry", "status": "disabled"}); code != 200 {
+		t.Fatalf("disable on node A: %d %s", code, body)
+	}
+	// The notification is asynchronous; B must see it well before its cache
+	// would expire (minutes). Poll without advancing the clock.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, reason, _ := eb.token("dev-x", key, "10.0.0.1", nil)
+		if code == 403 && reason == "device_disabled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B still answers %d %s ten seconds after the device was disabled on node A", code, reason)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -913,6 +913,61 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 		}
 	})
 
+	t.Run("Notify", func(t *testing.T) {
+		l := newLog(t)
+		got := make(chan string, 10)
+		stop, err := l.OnNotify("devices", func(data []byte) { got <- string(data) })
+		if err != nil {
+			t.Fatalf("OnNotify: %v", err)
+		}
+		other, err := l.OnNotify("other", func(data []byte) { got <- "other:" + string(data) })
+		if err != nil {
+			t.Fatalf("OnNotify other: %v", err)
+		}
+		defer other()
+		for _, m := range []string{"a", "b"} {
+			if err := l.Notify("devices", []byte(m)); err != nil {
+				t.Fatalf("Notify: %v", err)
+			}
+		}
+		for _, want := range []string{"a", "b"} {
+			select {
+			case m := <-got:
+				if m != want {
+					t.Fatalf("notification %q, want %q", m, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("notification %q never arrived", want)
+			}
+		}
+		stop()
+		if err := l.Notify("devices", []byte("after stop")); err != nil {
+			t.Fatal(err)
+		}
+		// "other" is delivered on the same connection after "after stop"
+		// would have been: receiving it first proves the stopped
+		// subscription dropped its message.
+		if err := l.Notify("other", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if m != "other:x" {
+				t.Errorf("got %q after stop, want only other:x", m)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("notification on other topic never arrived")
+		}
+		for _, bad := range []string{"", "a.b", "a*", strings.Repeat("x", 65)} {
+			if err := l.Notify(bad, nil); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Notify(%q): err = %v, want ErrInvalid", bad, err)
+			}
+			if _, err := l.OnNotify(bad, func([]byte) {}); !errors.Is(err, ErrInvalid) {
+				t.Errorf("OnNotify(%q): err = %v, want ErrInvalid", bad, err)
+			}
+		}
+	})
+
 	t.Run("ClosedLog", func(t *testing.T) {
 		l := newLog(t)
 		ensureHub(t, l, "cl", 1)

@@ -122,6 +122,18 @@ func (s *Server) Restart(t testing.TB) *Server {
 	return Start(t, o)
 }
 
+// Peer starts a second node of an External server's deployment: its own
+// data directory and listener, the same NATS prefix and database.
+func (s *Server) Peer(t testing.TB) *Server {
+	t.Helper()
+	if !s.opts.External {
+		t.Fatal("moattest: Peer needs an External server (shared NATS and database)")
+	}
+	o := s.opts
+	o.Data = t.TempDir()
+	return Start(t, o)
+}
+
 // Env returns the value of an environment variable or def.
 func Env(k, def string) string {
 	if v := os.Getenv(k); v != "" {

@@ -23,9 +23,11 @@ import (
 // a token request then costs no database query, no policy decoding and no
 // key unsealing. Every change made through this node's registry drops the
 // device from the cache synchronously (so quarantine, disable and key
-// rotation act at once); entries also expire after cacheTTL, which bounds
-// how stale a change made on another node can be (its publisher
-// revocation, checked separately, is immediate everywhere).
+// rotation act at once), and every node drops it when the change's NATS
+// notification arrives (see shareDeviceChanges). Entries also expire after
+// cacheTTL, which bounds how stale a change made on another node can be if
+// its notification was lost (this node was cut off from NATS at the time);
+// a publisher revocation is checked separately and is immediate everywhere.
 type registry struct {
 	svc *device.Service
 	now func() time.Time
@@ -34,6 +36,7 @@ type registry struct {
 	gen     uint64 // bumped by every change; a lookup older than a change is not cached
 	byID    map[string]cachedDevice
 	byThumb map[string]cachedDevice
+	thumbOf map[string]string // device id → its key in byThumb
 }
 
 type cachedDevice struct {
@@ -42,7 +45,7 @@ type cachedDevice struct {
 }
 
 const (
-	cacheTTL     = 10 * time.Second
+	cacheTTL     = 2 * time.Minute
 	cacheMaxSize = 200_000
 )
 
@@ -52,7 +55,7 @@ func newRegistry(svc *device.Service, now func() time.Time) *registry {
 	if now == nil {
 		now = time.Now
 	}
-	r := &registry{svc: svc, now: now, byID: map[string]cachedDevice{}, byThumb: map[string]cachedDevice{}}
+	r := &registry{svc: svc, now: now, byID: map[string]cachedDevice{}, byThumb: map[string]cachedDevice{}, thumbOf: map[string]string{}}
 	svc.OnChange(r.forget)
 	return r
 }
@@ -62,11 +65,28 @@ func (r *registry) forget(id string) {
 	defer r.mu.Unlock()
 	r.gen++
 	delete(r.byID, id)
-	for t, c := range r.byThumb {
-		if c.d.ID == id {
-			delete(r.byThumb, t)
-		}
+	if t, ok := r.thumbOf[id]; ok {
+		delete(r.byThumb, t)
+		delete(r.thumbOf, id)
 	}
+}
+
+// deviceChangesTopic carries the id of every changed device to all nodes.
+const deviceChangesTopic = "device-changes"
+
+// shareDeviceChanges makes a device change on any node drop the device
+// from every node's token-service cache: changes made here are published,
+// and published changes (from here or elsewhere) are forgotten.
+func (s *Server) shareDeviceChanges(r *registry) error {
+	if _, err := s.log.OnNotify(deviceChangesTopic, func(id []byte) { r.forget(string(id)) }); err != nil {
+		return fmt.Errorf("server: subscribe to device changes: %w", err)
+	}
+	s.devices.OnChange(func(id string) {
+		if err := s.log.Notify(deviceChangesTopic, []byte(id)); err != nil {
+			s.logger.Warn("device change not shared with other nodes; their caches expire it", "device", id, "err", err)
+		}
+	})
+	return nil
 }
 
 func (r *registry) cached(m map[string]cachedDevice, key string) (discovery.Device, uint64, bool) {
@@ -79,7 +99,12 @@ func (r *registry) cached(m map[string]cachedDevice, key string) (discovery.Devi
 	return discovery.Device{}, r.gen, false
 }
 
-func (r *registry) keep(m map[string]cachedDevice, key string, d discovery.Device, gen uint64) {
+// keep caches d under key in byID or, with thumb, in byThumb.
+func (r *registry) keep(thumb bool, key string, d discovery.Device, gen uint64) {
+	m := r.byID
+	if thumb {
+		m = r.byThumb
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.gen != gen {
@@ -87,8 +112,14 @@ func (r *registry) keep(m map[string]cachedDevice, key string, d discovery.Devic
 	}
 	if len(m) >= cacheMaxSize {
 		clear(m)
+		if thumb {
+			clear(r.thumbOf)
+		}
 	}
 	m[key] = cachedDevice{d: d, expires: r.now().Add(cacheTTL)}
+	if thumb {
+		r.thumbOf[d.ID] = key
+	}
 }
 
 func (r *registry) Lookup(ctx context.Context, id string) (discovery.Device, error) {
@@ -98,7 +129,7 @@ func (r *registry) Lookup(ctx context.Context, id string) (discovery.Device, err
 	}
 	d, err := convert(r.svc.Lookup(ctx, id))
 	if err == nil {
-		r.keep(r.byID, id, d, gen)
+		r.keep(false, id, d, gen)
 	}
 	return d, err
 }
@@ -111,7 +142,7 @@ func (r *registry) LookupByThumbprint(ctx context.Context, t string) (discovery.
 	}
 	d, err := convert(r.svc.LookupByThumbprint(ctx, t))
 	if err == nil {
-		r.keep(r.byThumb, t, d, gen)
+		r.keep(true, t, d, gen)
 	}
 	return d, err
 }
@@ -157,8 +188,12 @@ func (s *Server) discoveryRoutes(ctx context.Context, clock func() time.Time, ma
 	if err != nil {
 		return nil, err
 	}
+	reg := newRegistry(s.devices, clock)
+	if err := s.shareDeviceChanges(reg); err != nil {
+		return nil, err
+	}
 	svc, err := discovery.New(discovery.Options{
-		Namespace: s.cfg.Namespace, Endpoint: s.publicURL(), Registry: newRegistry(s.devices, clock), Hub: s.core,
+		Namespace: s.cfg.Namespace, Endpoint: s.publicURL(), Registry: reg, Hub: s.core,
 		Auditor: auditor, Logger: s.logger.With("component", "discovery"), Clock: clock, ClockSkew: s.cfg.ClockSkew,
 		MaxTTL: s.cfg.TokenMaxTTL, RatePerMinute: s.cfg.TokenRate, Burst: s.cfg.TokenBurst,
 	})
