@@ -913,6 +913,100 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 		}
 	})
 
+	t.Run("SecurityStream", func(t *testing.T) {
+		l := newLog(t)
+		// Reading before the stream exists finds nothing, without error.
+		if got, next, err := l.ReadSecurity(ctx, SecurityFilter{}, 0, 10, 0); err != nil || len(got) != 0 || next != 1 {
+			t.Fatalf("ReadSecurity before EnsureSecurity = %v, %d, %v", got, next, err)
+		}
+		if err := l.EnsureSecurity(ctx, 0); err != nil {
+			t.Fatalf("EnsureSecurity: %v", err)
+		}
+		if err := l.EnsureSecurity(ctx, time.Hour); err != nil {
+			t.Fatalf("EnsureSecurity again: %v", err)
+		}
+		recs := []SecurityRecord{
+			{Hub: "h1", Source: "agent", Device: "dev.1/é", ID: "e1", Data: []byte("one")},
+			{Hub: "h1", Source: "agent", Device: "dev.1/é", ID: "e2", Data: []byte("two")},
+			{Hub: "h2", Source: "discovery", Device: "dev2", Data: []byte("three")},
+			{Hub: "h1", Source: "agent", Device: "", ID: "e1", Data: []byte("four")}, // another device, same id
+		}
+		if dup, err := l.AppendSecurity(ctx, recs); err != nil || dup != 0 {
+			t.Fatalf("AppendSecurity = %d duplicates, %v", dup, err)
+		}
+		// A resent record (same hub, source, device and id) is dropped.
+		if dup, err := l.AppendSecurity(ctx, recs[:2]); err != nil || dup != 2 {
+			t.Fatalf("AppendSecurity resend = %d duplicates, %v; want 2", dup, err)
+		}
+		all, next, err := l.ReadSecurity(ctx, SecurityFilter{}, 0, 100, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type rec struct{ Hub, Source, Device, Data string }
+		var got []rec
+		for _, e := range all {
+			got = append(got, rec{e.Hub, e.Source, e.Device, string(e.Data)})
+		}
+		want := []rec{{"h1", "agent", "dev.1/é", "one"}, {"h1", "agent", "dev.1/é", "two"}, {"h2", "discovery", "dev2", "three"}, {"h1", "agent", "", "four"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("ReadSecurity all (-want +got):\n%s", diff)
+		}
+		if next != all[len(all)-1].Sequence+1 {
+			t.Errorf("next = %d after sequence %d", next, all[len(all)-1].Sequence)
+		}
+		for _, tc := range []struct {
+			f    SecurityFilter
+			want int
+		}{
+			{SecurityFilter{Hub: "h1"}, 3},
+			{SecurityFilter{Hub: "h2"}, 1},
+			{SecurityFilter{Source: "discovery"}, 1},
+			{SecurityFilter{Hub: "h1", Device: "dev.1/é"}, 2},
+			{SecurityFilter{Hub: "h3"}, 0},
+		} {
+			got, _, err := l.ReadSecurity(ctx, tc.f, 0, 100, 0)
+			if err != nil || len(got) != tc.want {
+				t.Errorf("ReadSecurity(%+v) = %d records, %v; want %d", tc.f, len(got), err, tc.want)
+			}
+		}
+		// Paging: from the second record, limit 1.
+		page, next2, err := l.ReadSecurity(ctx, SecurityFilter{}, all[1].Sequence, 1, 0)
+		if err != nil || len(page) != 1 || string(page[0].Data) != "two" || next2 != all[1].Sequence+1 {
+			t.Errorf("page = %v, next %d, %v", page, next2, err)
+		}
+		// Long poll: nothing after the end until a record arrives.
+		done := make(chan []SecurityEntry)
+		go func() {
+			es, _, err := l.ReadSecurity(ctx, SecurityFilter{Hub: "h2"}, next, 10, 10*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- es
+		}()
+		time.Sleep(50 * time.Millisecond) // let the reader start waiting (not a timing assertion)
+		if _, err := l.AppendSecurity(ctx, []SecurityRecord{{Hub: "h2", Source: "hub", Device: "d", Data: []byte("late")}}); err != nil {
+			t.Fatal(err)
+		}
+		if es := <-done; len(es) != 1 || string(es[0].Data) != "late" {
+			t.Errorf("long poll got %v", es)
+		}
+		// Purging a hub removes its records only.
+		if err := l.PurgeSecurity(ctx, "h1"); err != nil {
+			t.Fatal(err)
+		}
+		if left, _, _ := l.ReadSecurity(ctx, SecurityFilter{}, 0, 100, 0); len(left) != 2 {
+			t.Errorf("after purging h1: %d records, want 2 (h2's)", len(left))
+		}
+		for _, bad := range []SecurityRecord{{Hub: "Bad", Source: "agent"}, {Hub: "h1", Source: "Agent"}, {Hub: "h1", Source: ""}, {Hub: "h1", Source: "a.b"}} {
+			if _, err := l.AppendSecurity(ctx, []SecurityRecord{bad}); !errors.Is(err, ErrInvalid) {
+				t.Errorf("AppendSecurity(%+v): err = %v, want ErrInvalid", bad, err)
+			}
+		}
+		if _, _, err := l.ReadSecurity(ctx, SecurityFilter{Hub: "a.b"}, 0, 1, 0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ReadSecurity bad filter: err = %v, want ErrInvalid", err)
+		}
+	})
+
 	t.Run("Notify", func(t *testing.T) {
 		l := newLog(t)
 		got := make(chan string, 10)
