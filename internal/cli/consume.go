@@ -37,17 +37,25 @@ type consumeOpts struct {
 	follow    bool
 	group     string
 	wait      time.Duration
+	security  bool
+	device    string
 }
 
 func newConsumeCmd(g *globals) *cobra.Command {
 	var o consumeOpts
 	cmd := &cobra.Command{
-		Use:   "consume --hub H [--partition P] [--from-start] [--follow] [--group G]",
-		Short: "Print a hub's events as JSON lines",
+		Use:   "consume --hub H [--partition P | --security [--device D]] [--from-start] [--follow] [--group G]",
+		Short: "Print a hub's events (or its security stream) as JSON lines",
 		Long: `Print a hub's events, one JSON object per line, from every partition or one.
 Without --from-start it starts after the newest event; with --group it resumes from
 that consumer group's checkpoints and advances them as it prints. Without --follow it
-stops when it has caught up.`,
+stops when it has caught up.
+
+With --security it prints the hub's security stream instead: one record per line,
+{"sequence", "time", "hub", "source", "device", "data"}, where source is agent (a
+security event sent by moat-agent, data holding the event and its message's agent
+fields), discovery (a token decision) or hub (an authorization failure). See
+docs/security-stream.md. Needs the Listen right on the hub.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.hub == "" {
@@ -58,7 +66,14 @@ stops when it has caught up.`,
 			if err != nil {
 				return err
 			}
-			err = consume(cmd.Context(), c, o, g)
+			if o.security {
+				if cmd.Flags().Changed("partition") || o.group != "" {
+					return fmt.Errorf("--security reads the security stream: --partition and --group do not apply")
+				}
+				err = consumeSecurity(cmd.Context(), c, o, g)
+			} else {
+				err = consume(cmd.Context(), c, o, g)
+			}
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -72,6 +87,8 @@ stops when it has caught up.`,
 	f.BoolVar(&o.follow, "follow", false, "keep waiting for new events")
 	f.StringVar(&o.group, "group", "", "consumer group: resume from and advance its checkpoints")
 	f.DurationVar(&o.wait, "poll-wait", 20*time.Second, "long-poll wait per request with --follow")
+	f.BoolVar(&o.security, "security", false, "print the hub's security stream instead of its events")
+	f.StringVar(&o.device, "device", "", "with --security: only this device's records")
 	return cmd
 }
 
@@ -161,4 +178,31 @@ func consumed(p int, e httpapi.EventView) ConsumedEvent {
 		out.BodyBase64 = e.Body
 	}
 	return out
+}
+
+func consumeSecurity(ctx context.Context, c *client.Client, o consumeOpts, g *globals) error {
+	var from uint64 // 0 = from the end
+	if o.fromStart {
+		from = 1
+	}
+	enc := json.NewEncoder(g.stdout)
+	for {
+		wait := time.Duration(0)
+		if o.follow {
+			wait = o.wait
+		}
+		resp, err := c.ReadSecurity(ctx, o.hub, o.device, from, 500, wait)
+		if err != nil {
+			return err
+		}
+		for _, r := range resp.Records {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		from = resp.Next
+		if len(resp.Records) == 0 && !o.follow {
+			return nil
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -97,6 +98,26 @@ func (c *Client) Read(ctx context.Context, hubName string, partition int, from u
 	}
 	p := strconv.Itoa(partition)
 	return out, c.do(ctx, http.MethodGet, "/"+esc(h)+"/partitions/"+p+"/events"+q, "/"+h+"/partitions/"+p, nil, nil, &out)
+}
+
+// ReadSecurity reads a hub's security stream (device "" = every device)
+// from sequence from (0 = only records stored from now on).
+func (c *Client) ReadSecurity(ctx context.Context, hubName, device string, from uint64, limit int, wait time.Duration) (httpapi.SecurityReadResponse, error) {
+	var out httpapi.SecurityReadResponse
+	h := strings.ToLower(hubName)
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if from == 0 {
+		q.Set("from", "end")
+	} else {
+		q.Set("from", strconv.FormatUint(from, 10))
+	}
+	if device != "" {
+		q.Set("device", device)
+	}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	return out, c.do(ctx, http.MethodGet, "/"+esc(h)+"/security?"+q.Encode(), "/"+h, nil, nil, &out)
 }
 
 // PutCheckpoint records a consumer group's position.

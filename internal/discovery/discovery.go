@@ -55,6 +55,7 @@ type Auditor interface {
 
 // Decision is one token request's outcome, as recorded for audit.
 type Decision struct {
+	ID         string         `json:"id"` // random, unique
 	Time       time.Time      `json:"time"`
 	DeviceID   string         `json:"deviceId,omitempty"` // "" when the device could not be identified
 	Hub        string         `json:"hub,omitempty"`

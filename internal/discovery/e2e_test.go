@@ -273,3 +273,49 @@ func TestChangeOnOneNodeActsOnAll(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestDecisionsReachSecurityStream: issued and refused decisions about a
+// known device appear in its hub's security stream (source "discovery"),
+// readable with GET /{hub}/security.
+func TestDecisionsReachSecurityStream(t *testing.T) {
+	e := start(t)
+	key := e.register("dev-s", map[string]any{"allowedNetworks": []string{"10.0.0.0/8"}})
+	if code, _, body := e.token("dev-s", key, "10.1.2.3", nil); code != 200 {
+		t.Fatalf("token: %d %v", code, body)
+	}
+	if code, reason, _ := e.token("dev-s", key, "192.0.2.1", nil); reason != "network_not_allowed" {
+		t.Fatalf("token from outside: %d %s", code, reason)
+	}
+	// The feed is asynchronous: long-poll until both decisions are there.
+	var results []string
+	var from uint64 = 1
+	deadline := time.Now().Add(10 * time.Second)
+	for len(results) < 2 && time.Now().Before(deadline) {
+		code, body := e.admin("GET", fmt.Sprintf("/telemetry/security?device=dev-s&from=%d&wait=5s", from), nil)
+		if code != 200 {
+			t.Fatalf("read security: %d %s", code, body)
+		}
+		var resp struct {
+			Records []struct {
+				Source, Device string
+				Data           struct {
+					ID, Result, Hub, DeviceID string
+				}
+			}
+			Next uint64
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.Records {
+			if r.Source != "discovery" || r.Device != "dev-s" || r.Data.Hub != "telemetry" || r.Data.DeviceID != "dev-s" || r.Data.ID == "" {
+				t.Errorf("record %+v", r)
+			}
+			results = append(results, r.Data.Result)
+		}
+		from = resp.Next
+	}
+	if want := []string{"issued", "network_not_allowed"}; fmt.Sprint(results) != fmt.Sprint(want) {
+		t.Fatalf("security stream decisions %v, want %v", results, want)
+	}
+}

@@ -2,6 +2,8 @@ package discovery
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,8 +23,11 @@ type Options struct {
 	Registry  Registry
 	Hub       Hub
 	Auditor   Auditor // nil = decisions are only logged
-	Logger    *slog.Logger
-	Clock     func() time.Time
+	// Feed, if set, receives every recorded decision about a known device
+	// (with its hub), for the hub's security stream.
+	Feed   interface{ Publish(Decision) }
+	Logger *slog.Logger
+	Clock  func() time.Time
 
 	// ClockSkew is allowed on proof expiry (default sas.DefaultSkew).
 	ClockSkew time.Duration
@@ -96,7 +101,7 @@ func New(o Options) (*Service, error) {
 //     marked needs_maintenance and refused with 403 needs_maintenance.
 func (s *Service) Issue(ctx context.Context, req Request) (Grant, error) {
 	start := s.o.Clock()
-	d := Decision{Time: start.UTC(), Source: req.Source.String(), Location: req.Location, Firmware: req.Firmware, Metadata: req.Metadata, Proof: "sas"}
+	d := Decision{ID: newDecisionID(), Time: start.UTC(), Source: req.Source.String(), Location: req.Location, Firmware: req.Firmware, Metadata: req.Metadata, Proof: "sas"}
 	if req.Authorization == "" && req.Thumbprint != "" {
 		d.Proof = "certificate"
 	}
@@ -119,14 +124,23 @@ func (s *Service) Issue(ctx context.Context, req Request) (Grant, error) {
 
 func (s *Service) record(ctx context.Context, d Decision) error {
 	s.o.Logger.Debug("token decision", "device", d.DeviceID, "result", d.Result, "source", d.Source)
-	if s.o.Auditor == nil {
-		return nil
+	if s.o.Auditor != nil {
+		if err := s.o.Auditor.Record(ctx, d); err != nil {
+			s.o.Logger.Error("record token decision", "device", d.DeviceID, "result", d.Result, "err", err)
+			return err
+		}
 	}
-	if err := s.o.Auditor.Record(ctx, d); err != nil {
-		s.o.Logger.Error("record token decision", "device", d.DeviceID, "result", d.Result, "err", err)
-		return err
+	if s.o.Feed != nil && d.Hub != "" {
+		s.o.Feed.Publish(d)
 	}
 	return nil
+}
+
+// newDecisionID returns 128 random bits in hex.
+func newDecisionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func (s *Service) issue(ctx context.Context, req Request, now time.Time) (Grant, Device, error) {

@@ -974,6 +974,9 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 		if err != nil || len(page) != 1 || string(page[0].Data) != "two" || next2 != all[1].Sequence+1 {
 			t.Errorf("page = %v, next %d, %v", page, next2, err)
 		}
+		if end, err := l.SecurityEnd(ctx); err != nil || end != next {
+			t.Errorf("SecurityEnd = %d, %v; want %d", end, err, next)
+		}
 		// Long poll: nothing after the end until a record arrives.
 		done := make(chan []SecurityEntry)
 		go func() {

@@ -286,3 +286,21 @@ func (l *Log) PurgeSecurity(ctx context.Context, hub string) error {
 	}
 	return wrap("security purge", s.Purge(ctx, jetstream.WithPurgeSubject(l.securitySubject()+"."+hub+".>")))
 }
+
+// SecurityEnd returns the sequence the next security record will get (the
+// last stored sequence + 1): reading from it returns only newer records.
+func (l *Log) SecurityEnd(ctx context.Context) (uint64, error) {
+	if err := l.usable("security end"); err != nil {
+		return 0, err
+	}
+	ctx, cancel := l.withTimeout(ctx)
+	defer cancel()
+	s, err := l.control().js.Stream(ctx, l.securityStream())
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, wrap("security end", err)
+	}
+	return s.CachedInfo().State.LastSeq + 1, nil
+}

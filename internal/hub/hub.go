@@ -27,6 +27,10 @@ type Log interface {
 	Append(ctx context.Context, hub string, events []eventlog.Event) ([]uint64, error)
 	Read(ctx context.Context, hub string, partition int, from uint64, limit int, wait time.Duration) ([]eventlog.Event, uint64, error)
 	PartitionInfo(ctx context.Context, hub string, partition int) (eventlog.PartitionInfo, error)
+	AppendSecurity(ctx context.Context, recs []eventlog.SecurityRecord) (duplicates int, err error)
+	ReadSecurity(ctx context.Context, f eventlog.SecurityFilter, from uint64, limit int, wait time.Duration) ([]eventlog.SecurityEntry, uint64, error)
+	PurgeSecurity(ctx context.Context, hub string) error
+	SecurityEnd(ctx context.Context) (uint64, error)
 }
 
 // KV is a replicated key-value bucket (JetStream KV): revocations and change
@@ -57,6 +61,9 @@ type Options struct {
 	// only), flushed every LastSeenFlush (default 10s) and on Close.
 	LastSeen      LastSeenStore
 	LastSeenFlush time.Duration
+	// SecurityParser validates security messages (sends marked with
+	// SecurityProperty); nil = they are refused.
+	SecurityParser SecurityParser
 }
 
 // Core is the hub. It is safe for concurrent use.
@@ -83,6 +90,8 @@ type Core struct {
 	seen      *lastSeen
 	seenStore LastSeenStore
 
+	parseSecurity SecurityParser
+
 	reloadMu sync.Mutex // serializes snapshot reloads
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -100,6 +109,7 @@ func New(ctx context.Context, o Options) (*Core, error) {
 		ns: o.Namespace, store: o.Store, log: o.Log, revKV: o.Revocations, state: o.State, box: o.Box,
 		clock: o.Clock, skew: o.ClockSkew, logger: o.Logger, limit: o.AppendLimit,
 		revoked: map[pubKey]time.Time{}, seen: newLastSeen(), seenStore: o.LastSeen,
+		parseSecurity: o.SecurityParser,
 	}
 	if c.clock == nil {
 		c.clock = time.Now

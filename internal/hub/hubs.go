@@ -121,6 +121,9 @@ func (c *Core) DeleteHub(ctx context.Context, name string) error {
 	} else if len(ds) > 0 {
 		return hubHasDevices(name)
 	}
+	if err := c.log.PurgeSecurity(ctx, name); err != nil {
+		return logErr(err)
+	}
 	if err := c.log.DeleteHub(ctx, name); err != nil && !errors.Is(err, eventlog.ErrNoHub) {
 		return logErr(err)
 	}

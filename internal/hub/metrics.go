@@ -11,6 +11,9 @@ type metrics struct {
 	bytesIn      *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
 	appendSecs   prometheus.Histogram
+
+	security       *prometheus.CounterVec // security messages by result
+	securityEvents *prometheus.CounterVec // security events by outcome
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,11 +35,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from handing a request's events to the log until all are acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
+		security: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "moat", Subsystem: "hub", Name: "security_messages_total",
+			Help: "Security messages received, by result: accepted or invalid (refused with 400).",
+		}, []string{"result"}),
+		securityEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "moat", Subsystem: "hub", Name: "security_events_total",
+			Help: "Security events of accepted messages, by outcome: stored or duplicate (dropped).",
+		}, []string{"outcome"}),
+	}
+	for _, r := range []string{"accepted", "invalid"} {
+		m.security.WithLabelValues(r)
+	}
+	for _, o := range []string{"stored", "duplicate"} {
+		m.securityEvents.WithLabelValues(o)
 	}
 	for _, r := range authReasons {
 		m.authFailures.WithLabelValues(r) // export zeros so dashboards see every reason
 	}
-	for _, col := range []prometheus.Collector{m.eventsIn, m.bytesIn, m.authFailures, m.appendSecs} {
+	for _, col := range []prometheus.Collector{m.eventsIn, m.bytesIn, m.authFailures, m.appendSecs, m.security, m.securityEvents} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("hub: register metrics: %w", err)
 		}

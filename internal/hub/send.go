@@ -44,6 +44,27 @@ func (c *Core) Send(ctx context.Context, req SendRequest) ([]uint64, error) {
 	if req.Partition >= h.Partitions {
 		return nil, apierr.NotFound("partition_not_found", "hub %q has partitions 0..%d", req.Hub, h.Partitions-1)
 	}
+	telemetry, secRecs, err := c.splitSecurity(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.limit)
+	defer cancel()
+	if len(secRecs) > 0 {
+		// Security first: if the telemetry append then fails, the client's
+		// retry stores the telemetry and its security events are dropped
+		// as duplicates.
+		if err := c.appendSecurity(ctx, secRecs); err != nil {
+			return nil, err
+		}
+	}
+	if len(telemetry) == 0 {
+		if req.Publisher != "" {
+			c.seen.mark(pubKey{req.Hub, req.Publisher}, c.clock())
+		}
+		return nil, nil
+	}
+	req.Events = telemetry
 	// Unkeyed events of one request stay together in one partition, as in
 	// Event Hubs, so a batch keeps its order.
 	unkeyed := req.Partition
@@ -64,8 +85,6 @@ func (c *Core) Send(ctx context.Context, req SendRequest) ([]uint64, error) {
 		evs[i] = eventlog.Event{Partition: p, Publisher: req.Publisher, PartitionKey: key, Properties: e.Properties, Body: e.Body}
 		bytes += len(e.Body)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.limit)
-	defer cancel()
 	start := time.Now()
 	seqs, err := c.log.Append(ctx, req.Hub, evs)
 	c.m.appendSecs.Observe(time.Since(start).Seconds())

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/moatsec/moat/internal/device"
 	"github.com/moatsec/moat/internal/discovery"
 	"github.com/moatsec/moat/internal/discovery/discoveryapi"
+	"github.com/moatsec/moat/internal/eventlog"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
 	"github.com/moatsec/moat/internal/store"
@@ -188,13 +190,14 @@ func (s *Server) discoveryRoutes(ctx context.Context, clock func() time.Time, ma
 	if err != nil {
 		return nil, err
 	}
+	s.feed = discovery.NewFeed(s.decisionsToSecurity, 10_000, s.logger.With("component", "discovery-feed"))
 	reg := newRegistry(s.devices, clock)
 	if err := s.shareDeviceChanges(reg); err != nil {
 		return nil, err
 	}
 	svc, err := discovery.New(discovery.Options{
 		Namespace: s.cfg.Namespace, Endpoint: s.publicURL(), Registry: reg, Hub: s.core,
-		Auditor: auditor, Logger: s.logger.With("component", "discovery"), Clock: clock, ClockSkew: s.cfg.ClockSkew,
+		Auditor: auditor, Feed: s.feed, Logger: s.logger.With("component", "discovery"), Clock: clock, ClockSkew: s.cfg.ClockSkew,
 		MaxTTL: s.cfg.TokenMaxTTL, RatePerMinute: s.cfg.TokenRate, Burst: s.cfg.TokenBurst,
 	})
 	if err != nil {
@@ -212,3 +215,25 @@ func (s *Server) publicURL() string {
 	port := s.ln.Addr().(*net.TCPAddr).Port
 	return fmt.Sprintf("%s://%s", s.scheme, net.JoinHostPort(s.cfg.Namespace, strconv.Itoa(port)))
 }
+
+// decisionsToSecurity appends token decisions to the security stream, each
+// filed under its device's hub with source "discovery".
+func (s *Server) decisionsToSecurity(ctx context.Context, ds []discovery.Decision) error {
+	recs := make([]eventlog.SecurityRecord, 0, len(ds))
+	for _, d := range ds {
+		data, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, eventlog.SecurityRecord{Hub: d.Hub, Source: SourceDiscovery, Device: d.DeviceID, ID: d.ID, Data: data})
+	}
+	_, err := s.log.AppendSecurity(ctx, recs)
+	return err
+}
+
+// Sources of security stream records.
+const (
+	SourceAgent     = "agent"     // security events sent by moat-agent
+	SourceDiscovery = "discovery" // token decisions
+	SourceHub       = "hub"       // authorization failures
+)

@@ -20,6 +20,7 @@ import (
 	"github.com/moatsec/moat/internal/config"
 	"github.com/moatsec/moat/internal/device"
 	"github.com/moatsec/moat/internal/device/deviceapi"
+	"github.com/moatsec/moat/internal/discovery"
 	"github.com/moatsec/moat/internal/eventlog"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
@@ -48,6 +49,7 @@ type Server struct {
 	log      *eventlog.Log
 	core     *hub.Core
 	devices  *device.Service
+	feed     *discovery.Feed // token decisions → security stream
 	http     *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
@@ -98,6 +100,9 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 		URL: cfg.NATS, Prefix: cfg.NATSPrefix,
 		SyncAlways: cfg.SyncAlways, Logger: logger.With("component", "nats")}); err != nil {
 		return nil, fmt.Errorf("server: event log: %w", err)
+	}
+	if err := s.log.EnsureSecurity(ctx, cfg.SecurityRetention); err != nil {
+		return nil, fmt.Errorf("server: security stream: %w", err)
 	}
 	revs, err := s.log.KV(ctx, "revocations")
 	if err != nil {
@@ -252,6 +257,11 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) closeBackends() error {
 	var errs []error
+	if s.feed != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.feed.Close(ctx)
+		cancel()
+	}
 	if s.core != nil {
 		s.core.Close()
 	}

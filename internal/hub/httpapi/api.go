@@ -96,6 +96,7 @@ func (a *API) routes() {
 	// Read API.
 	m.Handle("GET /{hub}/partitions/{partition}", a.h(a.partitionInfo))
 	m.Handle("GET /{hub}/partitions/{partition}/events", a.h(a.readEvents))
+	m.Handle("GET /{hub}/security", a.h(a.readSecurity))
 	m.Handle("PUT /{hub}/consumergroups/{group}/checkpoints/{partition}", a.h(a.putCheckpoint))
 	m.Handle("GET /{hub}/consumergroups/{group}/checkpoints/{partition}", a.h(a.getCheckpoint))
 	// Admin API.

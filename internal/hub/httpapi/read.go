@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,25 +35,9 @@ func (a *API) readEvents(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.authorize(r, resourceOf(h, "partitions", strconv.Itoa(p)), hub.Listen); err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	var from uint64 = 1
-	if s := q.Get("from"); s != "" {
-		if from, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return apierr.BadRequest("invalid_query", "from must be a sequence number")
-		}
-	}
-	limit := hub.DefaultReadLimit
-	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > hub.MaxReadLimit {
-			return apierr.BadRequest("invalid_query", "limit must be 1..%d", hub.MaxReadLimit)
-		}
-	}
-	var wait time.Duration
-	if s := q.Get("wait"); s != "" {
-		if wait, err = parseWait(s); err != nil || wait < 0 {
-			return apierr.BadRequest("invalid_query", "wait must be a duration like 5s (or seconds)")
-		}
-		wait = min(wait, a.o.ReadMaxWait)
+	from, limit, wait, err := a.readParams(r)
+	if err != nil {
+		return err
 	}
 	evs, next, err := a.core.Read(r.Context(), h, p, from, limit, wait)
 	if err != nil {
@@ -171,4 +156,86 @@ func (a *API) getCheckpoint(w http.ResponseWriter, r *http.Request) error {
 
 func viewCheckpoint(c store.Checkpoint) CheckpointView {
 	return CheckpointView{c.ConsumerGroup, c.Partition, c.Sequence, c.Metadata, c.UpdatedAt}
+}
+
+// SecurityRecordView is one security stream record in the read API. Data is
+// the record as stored: a JSON object whose shape depends on Source (see
+// docs/security-stream.md).
+type SecurityRecordView struct {
+	Sequence uint64          `json:"sequence"`
+	Time     time.Time       `json:"time"`
+	Hub      string          `json:"hub"`
+	Source   string          `json:"source"`
+	Device   string          `json:"device,omitempty"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// SecurityReadResponse is the body of GET /{hub}/security.
+type SecurityReadResponse struct {
+	Records []SecurityRecordView `json:"records"`
+	Next    uint64               `json:"next"`
+}
+
+func (a *API) readSecurity(w http.ResponseWriter, r *http.Request) error {
+	h, err := hubParam(r)
+	if err != nil {
+		return err
+	}
+	if _, err := a.authorize(r, resourceOf(h), hub.Listen); err != nil {
+		return err
+	}
+	if r.URL.Query().Get("from") == "end" {
+		end, err := a.core.SecurityEnd(r.Context())
+		if err != nil {
+			return err
+		}
+		q := r.URL.Query()
+		q.Set("from", strconv.FormatUint(end, 10))
+		r.URL.RawQuery = q.Encode()
+	}
+	from, limit, wait, err := a.readParams(r)
+	if err != nil {
+		return err
+	}
+	es, next, err := a.core.ReadSecurity(r.Context(), h, r.URL.Query().Get("device"), from, limit, wait)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return errClientGone
+		}
+		return err
+	}
+	out := SecurityReadResponse{Records: make([]SecurityRecordView, len(es)), Next: next}
+	for i, e := range es {
+		data := json.RawMessage(e.Data)
+		if !json.Valid(data) { // never break the response with a foreign record
+			data, _ = json.Marshal(string(e.Data))
+		}
+		out.Records[i] = SecurityRecordView{Sequence: e.Sequence, Time: e.Time, Hub: e.Hub, Source: e.Source, Device: e.Device, Data: data}
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readParams parses from, limit and wait of a read request.
+func (a *API) readParams(r *http.Request) (from uint64, limit int, wait time.Duration, err error) {
+	q := r.URL.Query()
+	from = 1
+	if s := q.Get("from"); s != "" {
+		if from, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return 0, 0, 0, apierr.BadRequest("invalid_query", "from must be a sequence number")
+		}
+	}
+	limit = hub.DefaultReadLimit
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > hub.MaxReadLimit {
+			return 0, 0, 0, apierr.BadRequest("invalid_query", "limit must be 1..%d", hub.MaxReadLimit)
+		}
+	}
+	if s := q.Get("wait"); s != "" {
+		if wait, err = parseWait(s); err != nil || wait < 0 {
+			return 0, 0, 0, apierr.BadRequest("invalid_query", "wait must be a duration like 5s (or seconds)")
+		}
+		wait = min(wait, a.o.ReadMaxWait)
+	}
+	return from, limit, wait, nil
 }
