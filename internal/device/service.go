@@ -20,6 +20,7 @@ import (
 // Store is the part of the metadata store the registry uses.
 type Store interface {
 	store.DeviceStore
+	store.SettingStore
 	GetHub(ctx context.Context, name string) (store.Hub, error)
 	ListHubs(ctx context.Context) ([]store.Hub, error)
 }
@@ -246,6 +247,10 @@ func (s *Service) LookupByThumbprint(ctx context.Context, thumbprint string) (De
 func (s *Service) Delete(ctx context.Context, id string) error {
 	if err := s.store.DeleteDevice(ctx, strings.ToLower(id)); err != nil {
 		return notFound(err, id)
+	}
+	// A device registered again under this id starts from the fleet's agent configuration.
+	if err := s.store.DeleteSetting(ctx, deviceAgentConfigKey+strings.ToLower(id)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.logger.Warn("delete device agent configuration", "device", id, "err", err)
 	}
 	s.changed(strings.ToLower(id))
 	return nil

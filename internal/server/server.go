@@ -147,7 +147,7 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	}
 	api, err := httpapi.New(s.core, httpapi.Options{MaxBody: cfg.MaxBody, ReadMaxWait: cfg.ReadMaxWait, Logger: logger,
 		Registerer: reg, Gatherer: reg, Ready: s.ready.Load,
-		Extra: append(deviceapi.Routes(s.devices, manage, logger), discoRoutes...)})
+		Extra: append(deviceapi.Routes(s.devices, manage, s.authorizeDevice, logger), discoRoutes...)})
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +237,13 @@ func (s *Server) Core() *hub.Core { return s.core }
 
 // Devices returns the device registry.
 func (s *Server) Devices() *device.Service { return s.devices }
+
+// authorizeDevice accepts a token that may send as publisher id of hub h:
+// the publisher token a device got from discovery.
+func (s *Server) authorizeDevice(r *http.Request, h, id string) error {
+	_, err := s.core.Authorize(r.Header.Get("Authorization"), "/"+h+"/publishers/"+id, hub.Send)
+	return err
+}
 
 // Done is closed with the serve error when the listener fails.
 func (s *Server) Done() <-chan error { return s.serveErr }

@@ -55,6 +55,17 @@ type Checkpoint struct {
 	UpdatedAt     time.Time
 }
 
+// SettingStore keeps small named JSON documents, such as the fleet's and
+// each device's agent configuration. Keys are at most 200 bytes.
+type SettingStore interface {
+	// PutSetting creates or replaces a setting.
+	PutSetting(ctx context.Context, key string, value []byte) error
+	// GetSetting returns a setting's value and when it was last written, or ErrNotFound.
+	GetSetting(ctx context.Context, key string) ([]byte, time.Time, error)
+	// DeleteSetting removes a setting; ErrNotFound if absent.
+	DeleteSetting(ctx context.Context, key string) error
+}
+
 // Store is the metadata store. All methods are safe for concurrent use.
 type Store interface {
 	// PutHub creates or updates a hub; created reports whether it was new.
@@ -83,6 +94,7 @@ type Store interface {
 	ListCheckpoints(ctx context.Context, hub, consumerGroup string) ([]Checkpoint, error)
 
 	DeviceStore
+	SettingStore
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

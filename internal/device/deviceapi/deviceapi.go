@@ -23,19 +23,24 @@ const MaxImportBody = 64 << 20
 
 // api serves the routes.
 type api struct {
-	svc       *device.Service
-	authorize func(r *http.Request) error
-	log       *slog.Logger
+	svc             *device.Service
+	authorize       func(r *http.Request) error
+	authorizeDevice func(r *http.Request, hub, id string) error
+	log             *slog.Logger
 }
 
 // Routes returns the registry's routes. authorize must refuse a request that
 // may not administer devices (the server requires Manage on "/"); its error
 // is the answer. log receives the causes of 5xx answers.
-func Routes(svc *device.Service, authorize func(r *http.Request) error, log *slog.Logger) []httpapi.Route {
+//
+// GET /api/v1/devices/{id}/agent-config also accepts the device's own
+// publisher token: authorizeDevice checks that the request's token may send
+// as publisher id of hub.
+func Routes(svc *device.Service, authorize func(r *http.Request) error, authorizeDevice func(r *http.Request, hub, id string) error, log *slog.Logger) []httpapi.Route {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{svc: svc, authorize: authorize, log: log}
+	a := &api{svc: svc, authorize: authorize, authorizeDevice: authorizeDevice, log: log}
 	route := func(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: httpapi.Handle(log, a.authorized(fn))}
 	}
@@ -49,6 +54,12 @@ func Routes(svc *device.Service, authorize func(r *http.Request) error, log *slo
 		route("POST /api/v1/devices/{id}/release", a.release),
 		route("POST /api/v1/devices:import", a.importDevices),
 		route("GET /api/v1/devices:export", a.exportDevices),
+		route("GET /api/v1/agent-config", a.getFleetAgentConfig),
+		route("PUT /api/v1/agent-config", a.putFleetAgentConfig),
+		route("PUT /api/v1/devices/{id}/agent-config", a.putDeviceAgentConfig),
+		route("DELETE /api/v1/devices/{id}/agent-config", a.deleteDeviceAgentConfig),
+		// Manage, or the device itself with its publisher token.
+		{Pattern: "GET /api/v1/devices/{id}/agent-config", Handler: httpapi.Handle(log, a.getAgentConfig)},
 	}
 }
 

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteHubWithDevices", testDeleteHubWithDevices},
 		{"PutDevices", testPutDevices},
 		{"LastSeen", testLastSeen},
+		{"Settings", testSettings},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ConcurrentCreateDelete", testConcurrentCreateDelete},
