@@ -19,6 +19,17 @@ import (
 // [Client.Token] when no token is available, a [*HubError] when the hub
 // refused the event, and another error when the hub could not be reached.
 func (c *Client) Send(ctx context.Context, body []byte, contentType string) error {
+	h := http.Header{}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return c.SendWithHeader(ctx, body, h)
+}
+
+// SendWithHeader is Send with more request headers: Content-Type,
+// Content-Encoding (gzip, with body compressed), and user properties such as
+// iothub-interface-id. Authorization is always the device's token.
+func (c *Client) SendWithHeader(ctx context.Context, body []byte, header http.Header) error {
 	for attempt := 0; ; attempt++ {
 		tok, err := c.Token(ctx)
 		if err != nil {
@@ -28,10 +39,10 @@ func (c *Client) Send(ctx context.Context, body []byte, contentType string) erro
 		if err != nil {
 			return fmt.Errorf("tokenclient: send: %w", err)
 		}
-		req.Header.Set("Authorization", tok.Value)
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
+		for k, vs := range header {
+			req.Header[k] = vs
 		}
+		req.Header.Set("Authorization", tok.Value)
 		req.Header.Set("User-Agent", userAgent)
 		resp, err := c.http.Do(req)
 		if err != nil {

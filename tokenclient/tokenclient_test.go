@@ -2,6 +2,7 @@ package tokenclient_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -715,4 +716,28 @@ func TestClientCertificate(t *testing.T) {
 	}
 	_, err = c2.Token(ctx)
 	wantRefusal(t, err, http.StatusUnauthorized, tokenclient.ReasonBadProof)
+}
+
+// TestSendWithHeader: a gzip-compressed body with a user property arrives
+// inflated, with the property.
+func TestSendWithHeader(t *testing.T) {
+	t.Parallel()
+	e := start(t, nil)
+	c, _ := e.client(t, nil)
+	ctx := context.Background()
+	var zbuf bytes.Buffer
+	zw := gzip.NewWriter(&zbuf)
+	_, _ = zw.Write([]byte(`{"temp":21.5}`))
+	_ = zw.Close()
+	h := http.Header{"Content-Encoding": {"gzip"}, "Content-Type": {"application/json"}, "X-Unit": {"C"}}
+	if err := c.SendWithHeader(ctx, zbuf.Bytes(), h); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.s.Client.Read(ctx, e.hub, 0, 1, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Events) != 1 || string(res.Events[0].Body) != `{"temp":21.5}` || res.Events[0].Properties["X-Unit"] != "C" {
+		t.Fatalf("events %+v", res.Events)
+	}
 }
