@@ -53,26 +53,28 @@ func (e Event) EncodedSize() int {
 	return len(b)
 }
 
-// normalized returns m, or a copy whose events have non-nil payloads.
+// normalized returns m, or a copy of it with Events and payloads written
+// [] rather than null when nil.
 func normalized(m *Message) *Message {
 	if m == nil {
-		return &Message{}
+		m = &Message{}
 	}
+	ok := m.Events != nil
 	for i := range m.Events {
-		if m.Events[i].Payload != nil {
-			continue
-		}
-		c := *m
-		c.Events = make([]Event, len(m.Events))
-		copy(c.Events, m.Events)
-		for j := range c.Events {
-			if c.Events[j].Payload == nil {
-				c.Events[j].Payload = []Item{}
-			}
-		}
-		return &c
+		ok = ok && m.Events[i].Payload != nil
 	}
-	return m
+	if ok {
+		return m
+	}
+	c := *m
+	c.Events = make([]Event, len(m.Events))
+	copy(c.Events, m.Events)
+	for j := range c.Events {
+		if c.Events[j].Payload == nil {
+			c.Events[j].Payload = []Item{}
+		}
+	}
+	return &c
 }
 
 func encode(v any) ([]byte, error) {

@@ -112,7 +112,7 @@ func fullMessage() *secmsg.Message {
 		secmsg.NewEvent(secmsg.NameDiagnostic, fixedNow,
 			secmsg.Diagnostic{
 				Severity: secmsg.DiagnosticWarning, Component: "collector/audit", ProcessID: 812,
-				Message: "audit netlink socket busy: falling back to /var/log/audit/audit.log",
+				Message:   "audit netlink socket busy: falling back to /var/log/audit/audit.log",
 				Aggregate: secmsg.Aggregate{HitCount: 3, FirstSeen: "2025-03-14T07:00:00Z", LastSeen: "2025-03-14T07:20:00Z"},
 			}),
 		secmsg.NewEvent(secmsg.NameConfigurationError, fixedNow,

@@ -165,7 +165,7 @@ func jsonError(path string, err error) *ValidationError {
 	switch {
 	case errors.As(err, &typeErr):
 		return &ValidationError{
-			Path:   joinPath(path, typeErr.Field),
+			Path:   joinPath(path, strings.ReplaceAll(typeErr.Field, "Aggregate.", "")), // promoted fields
 			Reason: ReasonBadJSON,
 			Detail: fmt.Sprintf("a JSON %s where %s belongs", typeErr.Value, jsonKind(typeErr.Type)),
 			Err:    err,
