@@ -126,7 +126,15 @@ func (d *Decoder) Line(dst []Event, line []byte) []Event {
 		d.skip(SkipTooLong)
 		return dst
 	}
-	s := trimEOL(string(line))
+	return d.line(dst, string(line))
+}
+
+func (d *Decoder) line(dst []Event, s string) []Event {
+	if len(s) > d.cfg.MaxLineBytes {
+		d.skip(SkipTooLong)
+		return dst
+	}
+	s = trimEOL(s)
 	if s == "" {
 		return dst
 	}
@@ -150,7 +158,15 @@ func (d *Decoder) Message(dst []Event, typ uint16, data []byte) []Event {
 		d.skip(SkipTooLong)
 		return dst
 	}
-	return d.add(dst, auparse.AuditMessageType(typ), trimEOL(string(data)), "")
+	return d.message(dst, typ, string(data))
+}
+
+func (d *Decoder) message(dst []Event, typ uint16, s string) []Event {
+	if len(s) > d.cfg.MaxLineBytes {
+		d.skip(SkipTooLong)
+		return dst
+	}
+	return d.add(dst, auparse.AuditMessageType(typ), trimEOL(s), "")
 }
 
 func trimEOL(s string) string {
@@ -196,6 +212,7 @@ func (d *Decoder) add(dst []Event, t auparse.AuditMessageType, body, node string
 	}
 	if t == auparse.AUDIT_SYSCALL && !watchedSyscalls[syscallOf(rec.msg.RawData)] {
 		g.ignored = true
+		d.stats.Records -= uint64(len(g.records)) // recounted as ignored
 		d.stats.Ignored += uint64(len(g.records)) + 1
 		g.records = nil
 		return dst
@@ -302,5 +319,18 @@ func (d *Decoder) Flush(dst []Event) []Event {
 			d.stats.Expired++
 		}
 		dst = d.complete(dst, g)
+	}
+}
+
+// Raw decodes one record delivered by a Source.
+func (d *Decoder) Raw(dst []Event, r Raw) []Event {
+	switch {
+	case r.TooLong:
+		d.skip(SkipTooLong)
+		return dst
+	case r.Type == 0:
+		return d.line(dst, r.Text)
+	default:
+		return d.message(dst, r.Type, r.Text)
 	}
 }
