@@ -116,7 +116,7 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if s.core, err = hub.New(ctx, hub.Options{Namespace: cfg.Namespace, Store: s.store, Log: s.log, Revocations: revs,
 		State: state, Box: box, Clock: o.Clock, ClockSkew: cfg.ClockSkew, Logger: logger, Registerer: reg,
-		LastSeen: s.store}); err != nil {
+		LastSeen: s.store, SecurityParser: hub.ParseAgentMessage}); err != nil {
 		return nil, err
 	}
 	if err := s.writeRootConnectionString(ctx); err != nil {
