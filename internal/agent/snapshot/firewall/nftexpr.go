@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -32,7 +33,32 @@ func statement(raw json.RawMessage, r *Rule) string {
 			return kind + " " + r.Target
 		case "match":
 			return match(body, r)
-		case "log", "masquerade", "snat", "dnat", "redirect":
+		case "log":
+			if r.Action == "" {
+				r.Action = kind
+			}
+			var l struct {
+				Prefix string `json:"prefix"`
+			}
+			if json.Unmarshal(body, &l) == nil && l.Prefix != "" {
+				return "log prefix " + strconv.Quote(text(l.Prefix))
+			}
+			return "log"
+		case "limit":
+			var l struct {
+				Rate  json.RawMessage `json:"rate"`
+				Per   string          `json:"per"`
+				Burst json.RawMessage `json:"burst"`
+			}
+			if json.Unmarshal(body, &l) != nil || len(l.Rate) == 0 {
+				return kind + " " + compact(body)
+			}
+			s := "limit rate " + value(l.Rate, 1) + "/" + text(l.Per)
+			if len(l.Burst) > 0 {
+				s += " burst " + value(l.Burst, 1)
+			}
+			return s
+		case "masquerade", "snat", "dnat", "redirect":
 			if r.Action == "" {
 				r.Action = kind
 			}
