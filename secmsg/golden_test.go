@@ -80,7 +80,8 @@ func TestGoldenParse(t *testing.T) {
 }
 
 // TestDocExample: every JSON example of docs/security-message.md that is a
-// whole message parses.
+// whole message parses, and the last one, the full example, is the golden
+// file.
 func TestDocExample(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "security-message.md"))
 	if os.IsNotExist(err) {
@@ -100,6 +101,13 @@ func TestDocExample(t *testing.T) {
 		}
 	}
 	if n == 0 {
-		t.Error("no message example found in the doc")
+		t.Fatal("no message example found in the doc")
+	}
+	golden, err := os.ReadFile(goldenFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := blocks[len(blocks)-1][1]; !bytes.Equal(last, golden) {
+		t.Errorf("the doc's full example is not %s: copy it over", goldenFull)
 	}
 }
