@@ -110,6 +110,11 @@ func (s *Spool) removeEmptyTail() bool {
 // appendRecord writes one record at the end of q's tail segment, starting
 // a new segment when the tail is full.
 func (s *Spool) appendRecord(q *queue, rec []byte, unixNano int64) error {
+	if q.nextSeq >= maxSeq {
+		if err := s.resetQueue(q); err != nil {
+			return err
+		}
+	}
 	need := int64(headerSize + len(rec))
 	g := q.tail()
 	if g == nil || g.broken || (g.size > 0 && g.size+need > s.o.SegmentSize) || g.size+need > maxSegmentFile {
@@ -142,6 +147,23 @@ func (s *Spool) appendRecord(q *queue, rec []byte, unixNano int64) error {
 	s.used += need
 	q.nextSeq++
 	return nil
+}
+
+// resetQueue starts the sequence numbers of q again from 1. It is only
+// reached when a forged or corrupted file claimed a sequence number near
+// 2^62 (a real agent would need millions of years to get there). The
+// records of q are dropped (counted as corrupt), and the new head is made
+// durable before any record with a small sequence number is written.
+func (s *Spool) resetQueue(q *queue) error {
+	for len(q.segs) > 0 {
+		q.st.droppedCorrupt = addSat(q.st.droppedCorrupt, uint64(q.segs[0].pending()))
+		if err := s.removeSegment(q, 0); err != nil {
+			return err
+		}
+	}
+	q.nextSeq = 1
+	q.st.lostThrough = 0
+	return s.writeStateLocked()
 }
 
 // addSat adds without wrapping around.

@@ -146,7 +146,7 @@ func (s *Spool) cutTail(q *queue, g *segment, validEnd int64) error {
 	if err := g.f.Truncate(validEnd); err != nil {
 		return fmt.Errorf("spool: cut torn tail of %s: %w", g.path, err)
 	}
-	if err := g.f.Sync(); err != nil {
+	if err := s.fsync(g.f); err != nil {
 		return fmt.Errorf("spool: cut torn tail of %s: %w", g.path, err)
 	}
 	g.size = validEnd

@@ -273,7 +273,7 @@ func (s *Spool) syncLocked() error {
 			if !g.dirty || g.f == nil {
 				continue
 			}
-			if err := g.f.Sync(); err != nil {
+			if err := s.fsync(g.f); err != nil {
 				errs = append(errs, fmt.Errorf("spool: fsync %s: %w", g.path, err))
 				continue
 			}
@@ -281,7 +281,7 @@ func (s *Spool) syncLocked() error {
 		}
 	}
 	if s.dirDirty {
-		if err := syncDir(s.dir); err != nil {
+		if err := s.syncDir(); err != nil {
 			errs = append(errs, err)
 		} else {
 			s.dirDirty = false
@@ -299,7 +299,7 @@ func (s *Spool) writeStateLocked() error {
 		p.q[q.prio] = q.st
 		p.q[q.prio].head = q.head()
 	}
-	if err := writeState(s.dir, p); err != nil {
+	if err := s.writeState(p); err != nil {
 		s.stateDirty = true
 		return err
 	}

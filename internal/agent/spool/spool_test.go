@@ -275,9 +275,9 @@ func TestOptions(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		in                       Options
-		capacity, segment        int64
-		maxRecord                int
+		in                Options
+		capacity, segment int64
+		maxRecord         int
 	}{
 		{Options{}, 10 << 20, 320 << 10, 256 << 10},
 		{Options{Capacity: 1 << 30}, 1 << 30, 1 << 20, 256 << 10},

@@ -107,28 +107,28 @@ func readState(dir string) (p persisted, ok bool, err error) {
 
 // writeState replaces the state file atomically and durably: write a
 // temporary file, fsync it, rename it over the old one, fsync the directory.
-func writeState(dir string, p persisted) error {
-	tmp := filepath.Join(dir, stateTmpName)
+func (s *Spool) writeState(p persisted) error {
+	tmp := filepath.Join(s.dir, stateTmpName)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool: write state: %w", err)
 	}
 	_, werr := f.Write(p.encode())
-	serr := f.Sync()
+	serr := s.fsync(f)
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("spool: write state: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, stateName)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(s.dir, stateName)); err != nil {
 		return fmt.Errorf("spool: write state: %w", err)
 	}
-	return syncDir(dir)
+	return s.syncDir()
 }
 
 // syncDir fsyncs a directory so that file creations, renames and removals in
 // it survive a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func (s *Spool) syncDir() error {
+	d, err := os.Open(s.dir)
 	if err != nil {
 		return fmt.Errorf("spool: sync dir: %w", err)
 	}
@@ -140,4 +140,9 @@ func syncDir(dir string) error {
 		return fmt.Errorf("spool: sync dir: %w", err)
 	}
 	return nil
+}
+
+// fsync flushes f to stable storage.
+func (s *Spool) fsync(f *os.File) error {
+	return f.Sync()
 }
