@@ -112,11 +112,11 @@ func (c *SSHDConfig) include(root hostfs.Root, pattern string, depth int, stack 
 	}
 	p := hostfs.Clean(pattern)
 	if p == "" {
-		return fmt.Errorf("Include %s: pattern leaves the root", hostfs.Quote(pattern))
+		return fmt.Errorf("include %s: pattern leaves the root", hostfs.Quote(pattern))
 	}
 	matches, err := fs.Glob(root.FS, p)
 	if err != nil {
-		return fmt.Errorf("Include %s: %w", hostfs.Quote(pattern), err)
+		return fmt.Errorf("include %s: %w", hostfs.Quote(pattern), err)
 	}
 	for _, m := range matches { // fs.Glob sorts, like glob(3)
 		if fi, err := root.Stat(m); err == nil && fi.IsDir() {

@@ -146,10 +146,6 @@ func deepIncludes(n int) fstest.MapFS {
 	return m
 }
 
-func itoa(i int) string {
-	return strings.TrimLeft(string([]byte{byte('0' + i/10), byte('0' + i%10)}), "0") + map[bool]string{true: "0"}[i == 0]
-}
-
 func TestReadSSHDConfigProblems(t *testing.T) {
 	m := files("etc/ssh/sshd_config", "PermitRootLogin\nBanner \"x\nPermitRootLogin no\n")
 	c, err := ReadSSHDConfig(hostfs.Root{FS: m}, SSHDConfigFile)
