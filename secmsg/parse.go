@@ -39,14 +39,9 @@ func Parse(data []byte) (*Message, error) {
 	if !isObject(data) {
 		return nil, &ValidationError{Reason: ReasonBadJSON, Detail: "a message is a JSON object"}
 	}
-	var w struct {
-		AgentVersion         string            `json:"AgentVersion"`
-		AgentID              string            `json:"AgentId"`
-		MessageSchemaVersion string            `json:"MessageSchemaVersion"`
-		Events               []json.RawMessage `json:"Events"`
-	}
+	var w wireMessage
 	if err := decodeStrict(data, &w); err != nil {
-		return nil, jsonError("", err)
+		return nil, locate(data, err)
 	}
 	if len(w.Events) > MaxEvents {
 		return nil, &ValidationError{Path: "Events", Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d events, at most %d", len(w.Events), MaxEvents)}
@@ -56,8 +51,8 @@ func Parse(data []byte) (*Message, error) {
 		m.Events = make([]Event, len(w.Events))
 	}
 	items := 0
-	for i, raw := range w.Events {
-		if err := decodeEvent(raw, i, &items, &m.Events[i]); err != nil {
+	for i, we := range w.Events {
+		if err := we.toEvent(i, &items, &m.Events[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -67,26 +62,56 @@ func Parse(data []byte) (*Message, error) {
 	return m, nil
 }
 
-// decodeEvent decodes Events[i] into e, adding its payload items to *items.
-func decodeEvent(raw json.RawMessage, i int, items *int, e *Event) *ValidationError {
-	at := "Events[" + strconv.Itoa(i) + "]"
-	if !isObject(raw) {
-		return &ValidationError{Path: at, Reason: ReasonBadJSON, Detail: "an event is a JSON object"}
-	}
+// wireMessage and wireEvent are a message as decoded before the payload
+// items are typed by the event's Name.
+type wireMessage struct {
+	AgentVersion         string       `json:"AgentVersion"`
+	AgentID              string       `json:"AgentId"`
+	MessageSchemaVersion string       `json:"MessageSchemaVersion"`
+	Events               []*wireEvent `json:"Events"` // nil for a null event
+}
+
+type wireEvent struct {
+	EventType            string            `json:"EventType"`
+	Category             string            `json:"Category"`
+	Name                 string            `json:"Name"`
+	IsEmpty              bool              `json:"IsEmpty"`
+	PayloadSchemaVersion string            `json:"PayloadSchemaVersion"`
+	ID                   string            `json:"Id"`
+	TimestampLocal       string            `json:"TimestampLocal"`
+	TimestampUTC         string            `json:"TimestampUTC"`
+	SnapshotMode         string            `json:"SnapshotMode"`
+	Payload              []json.RawMessage `json:"Payload"`
+}
+
+// locate returns the error of a message whose decoding failed with err,
+// located by decoding it again one event at a time (the errors of
+// encoding/json do not say which array element failed).
+func locate(data []byte, err error) *ValidationError {
 	var w struct {
-		EventType            string            `json:"EventType"`
-		Category             string            `json:"Category"`
-		Name                 string            `json:"Name"`
-		IsEmpty              bool              `json:"IsEmpty"`
-		PayloadSchemaVersion string            `json:"PayloadSchemaVersion"`
-		ID                   string            `json:"Id"`
-		TimestampLocal       string            `json:"TimestampLocal"`
-		TimestampUTC         string            `json:"TimestampUTC"`
-		SnapshotMode         string            `json:"SnapshotMode"`
-		Payload              []json.RawMessage `json:"Payload"`
+		AgentVersion         string            `json:"AgentVersion"`
+		AgentID              string            `json:"AgentId"`
+		MessageSchemaVersion string            `json:"MessageSchemaVersion"`
+		Events               []json.RawMessage `json:"Events"`
 	}
-	if err := decodeStrict(raw, &w); err != nil {
-		return jsonError(at, err)
+	if err := decodeStrict(data, &w); err != nil {
+		return jsonError("", err)
+	}
+	for i, raw := range w.Events {
+		at := "Events[" + strconv.Itoa(i) + "]"
+		var we wireEvent
+		if err := decodeStrict(raw, &we); err != nil {
+			return jsonError(at, err)
+		}
+	}
+	return jsonError("", err)
+}
+
+// toEvent types the payload of Events[i] into e, adding its items to *items.
+func (w *wireEvent) toEvent(i int, items *int, e *Event) *ValidationError {
+	at := "Events[" + strconv.Itoa(i) + "]"
+	if w == nil {
+		return &ValidationError{Path: at, Reason: ReasonBadJSON, Detail: "an event is a JSON object"}
 	}
 	if w.Name == "" {
 		return &ValidationError{Path: at + ".Name", Reason: ReasonMissingField}
