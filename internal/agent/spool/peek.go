@@ -41,7 +41,6 @@ type peeker struct {
 	bytes         int
 	items         []Item
 	full          bool // the count or byte budget is exhausted
-	buf           []byte
 }
 
 // segment appends the pending records of g that fit the budget, reading
