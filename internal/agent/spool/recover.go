@@ -117,7 +117,7 @@ func (s *Spool) recoverQueue(q *queue, ids []uint64, haveState bool) error {
 		}
 		g.size = fi.Size()
 		if i == len(ids)-1 && res.validEnd < fi.Size() {
-			if err := s.cutTail(q, g, res.validEnd); err != nil {
+			if err := s.cutTail(q, g, res.validEnd, head); err != nil {
 				return err
 			}
 		}
@@ -134,12 +134,14 @@ func (s *Spool) recoverQueue(q *queue, ids []uint64, haveState bool) error {
 
 // cutTail truncates the last segment of q after its last valid frame: the
 // bytes there are a write torn by a crash. It counts one lost record,
-// unless the torn frame is one already counted (see Peek).
-func (s *Spool) cutTail(q *queue, g *segment, validEnd int64) error {
+// unless the torn frame's header shows a record already counted (see Peek)
+// or acknowledged (with group fsync, a power cut can tear a record that was
+// delivered).
+func (s *Spool) cutTail(q *queue, g *segment, validEnd int64, head uint64) error {
 	var h [headerSize]byte
 	counted := false
 	if n, _ := g.f.ReadAt(h[:], validEnd); n == headerSize {
-		if hd, ok := parseHeader(h[:]); ok && hd.seq < q.st.lostThrough {
+		if hd, ok := parseHeader(h[:]); ok && (hd.seq < q.st.lostThrough || hd.seq < head) {
 			counted = true
 		}
 	}
