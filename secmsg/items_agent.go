@@ -42,6 +42,11 @@ type ConfigurationError struct {
 	Aggregate
 }
 
+// AnyEvent is the EventName of a DroppedEvents item that counts events of
+// any name: records the agent's spool dropped whole, without reading
+// which events they held.
+const AnyEvent = "*"
+
 // DroppedEvents counts the events of one name that the agent dropped
 // (DroppedEventsStatistics event) since its previous report of that event
 // or its start. Only non-zero counts are reported.
@@ -108,7 +113,7 @@ func (e ConfigurationError) check(c *checker) {
 
 func (d DroppedEvents) check(c *checker) {
 	if c.str("EventName", d.Event, true) {
-		if _, ok := specOf(d.Event); !ok {
+		if _, ok := specOf(d.Event); !ok && d.Event != AnyEvent {
 			c.fail("EventName", ReasonUnknownEvent, "no event is named %s", quote(d.Event))
 		}
 	}

@@ -192,7 +192,7 @@ func jsonError(path string, err error) *ValidationError {
 		return &ValidationError{
 			Path:   joinPath(path, strings.ReplaceAll(typeErr.Field, "Aggregate.", "")), // promoted fields
 			Reason: ReasonBadJSON,
-			Detail: fmt.Sprintf("a JSON %s where %s belongs", typeErr.Value, jsonKind(typeErr.Type)),
+			Detail: fmt.Sprintf("a JSON %s where %s belongs", cut(typeErr.Value), jsonKind(typeErr.Type)),
 			Err:    err,
 		}
 	case errors.As(err, &syntaxErr):
@@ -220,6 +220,15 @@ func joinPath(path, field string) string {
 		return field
 	}
 	return path + "." + field
+}
+
+// cut shortens what encoding/json says of a value ("number 1e400", whose
+// digits may be many) for an error message.
+func cut(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "…"
 }
 
 // shorten cuts a hostile field name for a Path.

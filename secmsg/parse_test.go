@@ -149,6 +149,25 @@ func TestParseEmptyList(t *testing.T) {
 	}
 }
 
+// TestParseErrorsAreShort: an error never echoes a large hostile value.
+func TestParseErrorsAreShort(t *testing.T) {
+	long := strings.Repeat("9", 100000)
+	for _, data := range []string{
+		replace(`"RemotePort": 50022`, `"RemotePort": `+long),
+		replace(`"Name": "Login"`, `"Name": "`+long+`"`),
+		replace(`"IsEmpty"`, `"`+long+`": 1, "IsEmpty"`),
+		replace(`"AgentId": "5f1c2b8e-0d3a-4c6f-9e21-7b4d8a9c0e11"`, `"AgentId": "`+long+`"`),
+	} {
+		_, err := secmsg.Parse([]byte(data))
+		if err == nil {
+			t.Fatal("accepted")
+		}
+		if len(err.Error()) > 300 {
+			t.Errorf("error of %d bytes: %.300s…", len(err.Error()), err)
+		}
+	}
+}
+
 func TestParseDropsUnknownPayloadFields(t *testing.T) {
 	m, err := secmsg.Parse([]byte(replace(`"UserName": "root"`, `"UserName": "root", "Tty": "ssh"`)))
 	if err != nil {
