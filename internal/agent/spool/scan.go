@@ -32,12 +32,14 @@ func (w *window) get(off int64, n int) ([]byte, error) {
 	if int64(cap(w.buf)) < sz {
 		w.buf = make([]byte, sz)
 	}
-	w.buf = w.buf[:sz]
-	if _, err := w.r.ReadAt(w.buf, off); err != nil && err != io.EOF {
-		w.buf = w.buf[:0]
+	got, err := w.r.ReadAt(w.buf[:sz], off)
+	w.buf, w.start = w.buf[:got], off
+	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	w.start = off
+	if got < n { // the file shrank under us
+		return nil, io.ErrUnexpectedEOF
+	}
 	return w.buf[:n], nil
 }
 
