@@ -75,9 +75,11 @@ func hitsOf(it secmsg.Item, at time.Time) (int64, time.Time, time.Time) {
 }
 
 func withHits(it secmsg.Item, hits int64, first, last time.Time) secmsg.Item {
-	a := secmsg.Aggregate{}
+	// The times are written even for a single occurrence: the event's own
+	// timestamp is when it was flushed, up to an interval later.
+	a := secmsg.Aggregate{FirstSeen: first.UTC().Format(time.RFC3339), LastSeen: last.UTC().Format(time.RFC3339)}
 	if hits > 1 {
-		a = secmsg.Aggregate{HitCount: hits, FirstSeen: first.UTC().Format(time.RFC3339), LastSeen: last.UTC().Format(time.RFC3339)}
+		a.HitCount = hits
 	}
 	switch v := it.(type) {
 	case secmsg.Login:
@@ -105,7 +107,7 @@ func withHits(it secmsg.Item, hits int64, first, last time.Time) secmsg.Item {
 // Add records one item that happened at t.
 func (g *Aggregator) Add(it secmsg.Item, at time.Time) {
 	hits, first, last := hitsOf(it, at)
-	it = withHits(normalize(it), 1, at, at)
+	it = normalize(it)
 	k := it.EventName() + "\x00" + it.Key()
 	if gr, ok := g.groups[k]; ok {
 		gr.hits += hits

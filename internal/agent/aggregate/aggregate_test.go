@@ -38,7 +38,7 @@ func TestAggregatesLoginsBySource(t *testing.T) {
 		secmsg.Login{UserName: "root", Operation: "Login", Executable: "/usr/sbin/sshd", RemoteAddress: "203.0.113.1", Result: "Fail",
 			AuthMethod: "password", Source: "authlog", Aggregate: secmsg.Aggregate{HitCount: 9, FirstSeen: "2026-11-26T09:59:00Z", LastSeen: "2026-11-26T10:00:05Z"}},
 		secmsg.Login{UserName: "root", Operation: "Login", Executable: "/usr/sbin/sshd", RemoteAddress: "198.51.100.2", Result: "Fail",
-			AuthMethod: "password", Source: "authlog"},
+			AuthMethod: "password", Source: "authlog", Aggregate: secmsg.Aggregate{FirstSeen: "2026-11-26T10:00:00Z", LastSeen: "2026-11-26T10:00:00Z"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -1,0 +1,88 @@
+// Package agenttest starts a real Moat server with a registered device for
+// the agent's tests, and reads back what the agent delivered to the hub's
+// security stream. Only tests import it (it imports the server).
+package agenttest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+
+	"github.com/moatsec/moat/internal/agent"
+	"github.com/moatsec/moat/internal/device"
+	"github.com/moatsec/moat/internal/hub"
+	"github.com/moatsec/moat/internal/moattest"
+	"github.com/moatsec/moat/secmsg"
+)
+
+// Env is a server, a hub "fleet" and a device "dev-1" with its key.
+type Env struct {
+	S      *moattest.Server
+	Hub    string
+	Device string
+	Key    string
+}
+
+// Start starts the server and registers the device.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	s := moattest.Start(t, moattest.Options{})
+	ctx := context.Background()
+	if _, err := s.Client.PutHub(ctx, "fleet", hub.HubSpec{Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	key := base64.StdEncoding.EncodeToString(k)
+	if _, err := s.Client.PutDevice(ctx, "dev-1", device.Device{Spec: device.Spec{Hub: "fleet", PrimaryKey: key}}); err != nil {
+		t.Fatal(err)
+	}
+	return &Env{S: s, Hub: "fleet", Device: "dev-1", Key: key}
+}
+
+// Config is an agent configuration for the device, state in dir.
+func (e *Env) Config(dir string) agent.Config {
+	c := agent.Defaults()
+	c.Server, c.Device, c.Key, c.State, c.Audit = e.S.URL(), e.Device, e.Key, dir, "off"
+	return c
+}
+
+// Event is one security event the hub stored, with the message it came in.
+type Event struct {
+	Sequence uint64
+	AgentID  string
+	Event    secmsg.Event
+}
+
+// Events returns every agent security event of the hub, in order.
+func (e *Env) Events(t testing.TB) []Event {
+	t.Helper()
+	var out []Event
+	var from uint64 = 1
+	for {
+		resp, err := e.S.Client.ReadSecurity(context.Background(), e.Hub, e.Device, from, 1000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.Records {
+			if r.Source != hub.SourceAgent {
+				continue
+			}
+			var ar hub.AgentRecord
+			if err := json.Unmarshal(r.Data, &ar); err != nil {
+				t.Fatal(err)
+			}
+			m, err := secmsg.Parse(ar.Message)
+			if err != nil {
+				t.Fatalf("stored message: %v", err)
+			}
+			out = append(out, Event{Sequence: r.Sequence, AgentID: m.AgentID, Event: m.Events[0]})
+		}
+		if len(resp.Records) == 0 {
+			return out
+		}
+		from = resp.Next
+	}
+}

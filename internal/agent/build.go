@@ -1,0 +1,232 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moatsec/moat/internal/agent/audit"
+	"github.com/moatsec/moat/internal/agent/convert"
+	"github.com/moatsec/moat/internal/agent/snapshot"
+	"github.com/moatsec/moat/internal/agent/snapshot/firewall"
+	"github.com/moatsec/moat/internal/agent/spool"
+	"github.com/moatsec/moat/internal/agent/tail"
+	"github.com/moatsec/moat/internal/agent/upload"
+	"github.com/moatsec/moat/internal/agentconf"
+	"github.com/moatsec/moat/tokenclient"
+)
+
+// Built is an agent assembled from a Config, with what must be closed.
+type Built struct {
+	*Agent
+	Tokens  *tokenclient.Client
+	HTTP    *http.Client
+	closers []func() error
+}
+
+// Close releases the collectors and the spool.
+func (b *Built) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// BuildOptions adjust Build for tools and tests.
+type BuildOptions struct {
+	Clock  Clock
+	Logger *slog.Logger
+	// NoAuthLog, NoAudit, NoSnapshots turn collectors off (replay feeds
+	// the auth log itself).
+	NoAuthLog, NoAudit, NoSnapshots bool
+	// Firewall overrides the firewall source (tests and the footprint
+	// bench read a file).
+	Firewall *firewall.Options
+	// HTTPClient overrides the client built from the TLS settings.
+	HTTPClient *http.Client
+}
+
+// HTTPClient returns a client for the server with the configured TLS.
+func (c *Config) HTTPClient() (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // only when asked, for tests
+	if c.CA != "" {
+		pem, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("agent: ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("agent: ca %s: no PEM certificate", c.CA)
+		}
+		tc.RootCAs = pool
+	}
+	if c.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(c.Cert, c.CertKey)
+		if err != nil {
+			return nil, fmt.Errorf("agent: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	tr := &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, MaxIdleConns: 2, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 15 * time.Second, ResponseHeaderTimeout: 60 * time.Second, Proxy: http.ProxyFromEnvironment}
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}, nil
+}
+
+// Build assembles an agent from a validated Config.
+func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
+	if bo.Logger == nil {
+		bo.Logger = slog.New(slog.DiscardHandler)
+	}
+	if bo.Clock == nil {
+		bo.Clock = RealClock{}
+	}
+	b := &Built{}
+	defer func() {
+		if err != nil {
+			_ = b.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.State, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: state directory: %w", err)
+	}
+	id, err := AgentID(cfg.State)
+	if err != nil {
+		return nil, err
+	}
+	if b.HTTP = bo.HTTPClient; b.HTTP == nil {
+		if b.HTTP, err = cfg.HTTPClient(); err != nil {
+			return nil, err
+		}
+	}
+	// Tokens follow the real clock: the server checks them against its own.
+	b.Tokens, err = tokenclient.New(tokenclient.Config{Server: cfg.Server, Namespace: cfg.Namespace, DeviceID: cfg.Device,
+		Key: cfg.Key, HTTPClient: b.HTTP, Firmware: "moat-agent/" + Version})
+	if err != nil {
+		return nil, err
+	}
+	settings := agentconf.Effective(cfg.Settings, agentconf.Config{})
+	sp, err := spool.Open(filepath.Join(cfg.State, "spool"), spool.Options{Capacity: int64(settings.CacheSize), Now: bo.Clock.Now})
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, sp.Close)
+	up, err := upload.New(upload.Options{Spool: sp, Sender: b.Tokens, AgentVersion: Version, AgentID: id, MaxMessageSize: settings.MaxMessageSize})
+	if err != nil {
+		return nil, err
+	}
+	var src Sources
+	if !bo.NoAuthLog {
+		t, err := tail.Open(tail.Config{Path: cfg.authLogPath(), StateDir: filepath.Join(cfg.State, "authlog"), StartAtEnd: true,
+			OnEvent: func(e tail.Event) { bo.Logger.Info("auth log: "+e.Kind.String(), "file", e.File, "detail", e.Detail) }})
+		if err != nil {
+			return nil, fmt.Errorf("agent: auth log: %w", err)
+		}
+		b.closers = append(b.closers, t.Close)
+		src.AuthLog = t
+	}
+	var pendingDiags []audit.Diagnostic
+	var diagMu sync.Mutex
+	if !bo.NoAudit && cfg.Audit != "off" {
+		mode := audit.SourceMode(cfg.Audit)
+		ac, err := audit.Open(audit.Config{Root: cfg.Root, LogPath: cfg.AuditLog, Source: mode, NoRules: !cfg.AuditRules,
+			Report: func(d audit.Diagnostic) {
+				bo.Logger.Info("audit: "+d.String(), "code", d.Code)
+				diagMu.Lock()
+				pendingDiags = append(pendingDiags, d)
+				diagMu.Unlock()
+			}})
+		if err != nil {
+			bo.Logger.Warn("audit collector off", "err", err)
+		} else {
+			b.closers = append(b.closers, ac.Close)
+			src.Audit = ac
+		}
+	}
+	if !bo.NoSnapshots {
+		so := snapshot.Options{Root: cfg.Root, Now: bo.Clock.Now}
+		if bo.Firewall != nil {
+			so.Firewall = *bo.Firewall
+		}
+		src.Snapshots = convert.Snapshots{C: snapshot.New(so)}
+	}
+	a, err := New(Options{AgentID: id, Spool: sp, Uploader: up, Sources: src, Settings: cfg.Settings, ConfigPoll: cfg.ConfigPoll,
+		Clock: bo.Clock, Logger: bo.Logger, Remote: remoteConfig(b.HTTP, b.Tokens, cfg.Server, cfg.Device)})
+	if err != nil {
+		return nil, err
+	}
+	diagMu.Lock()
+	for _, d := range pendingDiags {
+		sev := "Information"
+		switch d.Severity {
+		case audit.SeverityWarning:
+			sev = "Warning"
+		case audit.SeverityError:
+			sev = "Error"
+		}
+		a.diag(sev, "collector/audit", d.String())
+	}
+	diagMu.Unlock()
+	b.Agent = a
+	return b, nil
+}
+
+// remoteConfig fetches GET /api/v1/devices/{id}/agent-config with the
+// device's token, remembering the last version (ETag) so an unchanged
+// configuration costs a 304.
+func remoteConfig(hc *http.Client, tc *tokenclient.Client, server, device string) func(ctx context.Context) (agentconf.Config, error) {
+	var mu sync.Mutex
+	var etag string
+	var last agentconf.Config
+	u := strings.TrimRight(server, "/") + "/api/v1/devices/" + url.PathEscape(device) + "/agent-config"
+	return func(ctx context.Context) (agentconf.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		tok, err := tc.Token(ctx)
+		if err != nil {
+			return agentconf.Config{}, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return agentconf.Config{}, err
+		}
+		req.Header.Set("Authorization", tok.Value)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return agentconf.Config{}, err
+		}
+		defer resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusNotModified:
+			return last, nil
+		case http.StatusOK:
+		default:
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			return agentconf.Config{}, fmt.Errorf("agent config: HTTP %d", resp.StatusCode)
+		}
+		var body struct {
+			Version string           `json:"version"`
+			Config  agentconf.Config `json:"config"`
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+			return agentconf.Config{}, fmt.Errorf("agent config: %w", err)
+		}
+		etag, last = resp.Header.Get("ETag"), body.Config
+		return last, nil
+	}
+}
