@@ -41,6 +41,30 @@ type Years struct {
 // year from the reference's twenty before to one after gives a valid date
 // (February 29 needs a leap year; other impossible dates never do).
 func (y *Years) Resolve(month time.Month, day, hour, min, sec, nsec int) (t time.Time, ok bool) {
+	loc, slack, ref := y.params()
+	limit := ref.Add(slack)
+	if !y.last.IsZero() {
+		// Fast path, for lines close to the previous one (nearly all):
+		// the previous line's year, when the full rule would choose it.
+		c := time.Date(y.last.Year(), month, day, hour, min, sec, nsec, loc)
+		if c.Month() == month && c.Day() == day {
+			d := c.Sub(y.last)
+			if d < 0 {
+				d = -d
+			}
+			// Within 30 days of the previous line, c is its closest
+			// candidate; and if c is not ahead of limit, the same date a
+			// year later is when limit-c < 365 days.
+			if d <= 30*24*time.Hour && (ref.Before(y.last.Add(-slack)) || c.After(limit) || limit.Sub(c) < 365*24*time.Hour) {
+				y.last = c
+				return c, true
+			}
+		}
+	}
+	return y.resolveSlow(loc, slack, ref, month, day, hour, min, sec, nsec)
+}
+
+func (y *Years) params() (*time.Location, time.Duration, time.Time) {
 	loc := y.Loc
 	if loc == nil {
 		loc = time.Local
@@ -53,7 +77,11 @@ func (y *Years) Resolve(month time.Month, day, hour, min, sec, nsec int) (t time
 	if y.Now != nil {
 		now = y.Now
 	}
-	ref := now()
+	return loc, slack, now()
+}
+
+// resolveSlow applies the rule of Years candidate year by candidate year.
+func (y *Years) resolveSlow(loc *time.Location, slack time.Duration, ref time.Time, month time.Month, day, hour, min, sec, nsec int) (time.Time, bool) {
 	date := func(year int) (time.Time, bool) {
 		t := time.Date(year, month, day, hour, min, sec, nsec, loc)
 		return t, t.Month() == month && t.Day() == day

@@ -1,6 +1,7 @@
 package authlog
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -97,5 +98,35 @@ func TestYearsObserveRFC3339(t *testing.T) {
 	}
 	if want := d(2027, 1, 1, 0, 0, 30); !r.Time.Equal(want) {
 		t.Errorf("Time = %s, want %s", r.Time, want)
+	}
+}
+
+// TestYearsFastPathAgrees: the fast path of Resolve gives what the full
+// rule gives, for random previous lines, clocks and timestamps.
+func TestYearsFastPathAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := d(2026, 6, 15, 0, 0, 0)
+	span := func(days int) time.Duration {
+		return time.Duration(rng.Int64N(int64(days)*2*24)-int64(days)*24) * time.Hour
+	}
+	for i := range 200000 {
+		last := base.Add(span(800))
+		now := last.Add(span(60))
+		if i%10 == 0 {
+			now = last.Add(span(4000)) // clock jumps
+		}
+		line := last.Add(span(40))
+		month, day := line.Month(), line.Day()
+		if i%97 == 0 {
+			month, day = time.February, 29
+		}
+		fast := Years{Now: func() time.Time { return now }, Loc: time.UTC, last: last}
+		slow := fast
+		got, ok1 := fast.Resolve(month, day, line.Hour(), 0, 0, 0)
+		loc, slack, ref := slow.params()
+		want, ok2 := slow.resolveSlow(loc, slack, ref, month, day, line.Hour(), 0, 0, 0)
+		if ok1 != ok2 || !got.Equal(want) || !fast.last.Equal(slow.last) {
+			t.Fatalf("last %s, now %s, %s %d: fast %s %v, full rule %s %v", last, now, month, day, got, ok1, want, ok2)
+		}
 	}
 }
