@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"io/fs"
@@ -91,7 +92,7 @@ func New(opts Options) *Collector {
 		opts.Firewall.MaxSize = opts.MaxFileSize
 	}
 	if opts.Firewall.File == "" && opts.Firewall.Run == nil && opts.Root == "/" && opts.FS == nil {
-		opts.Firewall.Run = firewall.ExecRunner(max(opts.MaxFileSize, hostfs.DefaultMaxFileSize))
+		opts.Firewall.Run = firewall.ExecRunner(cmp.Or(opts.MaxFileSize, hostfs.DefaultMaxFileSize))
 	}
 	return &Collector{root: root, opts: opts}
 }
