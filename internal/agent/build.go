@@ -61,7 +61,10 @@ type BuildOptions struct {
 
 // HTTPClient returns a client for the server with the configured TLS.
 func (c *Config) HTTPClient() (*http.Client, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // only when asked, for tests
+	// Session tickets make the reconnection after an idle gap a short
+	// handshake instead of a full one (certificate chain and all).
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // only when asked, for tests
+		ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 	if c.CA != "" {
 		pem, err := os.ReadFile(c.CA)
 		if err != nil {

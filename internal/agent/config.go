@@ -62,7 +62,7 @@ type Config struct {
 // Defaults returns the built-in local configuration.
 func Defaults() Config {
 	return Config{Root: "/", State: "/var/lib/moat-agent", Audit: "auto", AuditRules: true,
-		ConfigPoll: 5 * time.Minute, LogLevel: "info"}
+		ConfigPoll: time.Hour, LogLevel: "info"}
 }
 
 // LoadFile reads a YAML configuration over c. Unknown keys are errors.

@@ -68,7 +68,8 @@ type Uploader struct {
 	o        Options
 	envelope []byte // `{"AgentVersion":…,"Events":[`
 	mu       sync.Mutex
-	stats    Stats
+	stats    Stats // since the last TakeStats
+	total    Stats // since New
 }
 
 // New returns an Uploader.
@@ -108,6 +109,19 @@ func (u *Uploader) TakeStats() Stats {
 	s := u.stats
 	u.stats = Stats{}
 	return s
+}
+
+// Totals returns the counts since New.
+func (u *Uploader) Totals() Stats {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.total
+}
+
+// add counts into both the window and the totals (u.mu held).
+func (u *Uploader) add(f func(s *Stats)) {
+	f(&u.stats)
+	f(&u.total)
 }
 
 // Pending reports whether the spool holds events of priority p or higher.
@@ -199,8 +213,10 @@ func (u *Uploader) send(ctx context.Context, msgs []message) error {
 	case errors.As(err, &he) && (he.Status == http.StatusBadRequest || he.Status == http.StatusRequestEntityTooLarge):
 		if len(msgs) == 1 {
 			u.mu.Lock()
-			u.stats.MessagesRejected++
-			u.stats.EventsRejected += int64(msgs[0].events)
+			u.add(func(s *Stats) {
+				s.MessagesRejected++
+				s.EventsRejected += int64(msgs[0].events)
+			})
 			u.mu.Unlock()
 			return nil // dropped: the hub will never accept it
 		}
@@ -212,7 +228,7 @@ func (u *Uploader) send(ctx context.Context, msgs []message) error {
 		return nil
 	default:
 		u.mu.Lock()
-		u.stats.MessagesFailed += int64(len(msgs))
+		u.add(func(s *Stats) { s.MessagesFailed += int64(len(msgs)) })
 		u.mu.Unlock()
 		return err
 	}
@@ -250,16 +266,16 @@ func (u *Uploader) request(ctx context.Context, msgs []message) error {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.stats.Requests++
-	u.stats.MessagesSent += int64(len(msgs))
-	for _, m := range msgs {
-		u.stats.EventsSent += int64(m.events)
-	}
-	u.stats.BytesSent += int64(z.Len())
-	for _, m := range msgs {
-		u.stats.BytesRaw += int64(len(m.body))
-		u.stats.LargestMessage = max(u.stats.LargestMessage, int64(len(m.body)))
-	}
+	u.add(func(s *Stats) {
+		s.Requests++
+		s.MessagesSent += int64(len(msgs))
+		s.BytesSent += int64(z.Len())
+		for _, m := range msgs {
+			s.EventsSent += int64(m.events)
+			s.BytesRaw += int64(len(m.body))
+			s.LargestMessage = max(s.LargestMessage, int64(len(m.body)))
+		}
+	})
 	return nil
 }
 
