@@ -170,4 +170,3 @@ func dedupe(items []secmsg.Item) []secmsg.Item {
 	}
 	return out
 }
-
