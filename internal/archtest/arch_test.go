@@ -75,3 +75,36 @@ func TestEngineBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentImportsNoServer: moat-agent runs on devices. Neither the binary
+// nor any agent package (except agenttest, which tests use to start a
+// server) may depend on server-side packages, NATS or SQL.
+func TestAgentImportsNoServer(t *testing.T) {
+	forbidden := []string{
+		module + "/internal/store", module + "/internal/eventlog", module + "/internal/hub", module + "/internal/server",
+		module + "/internal/center", module + "/internal/web", module + "/internal/discovery", module + "/internal/device",
+		"github.com/nats-io/", "database/sql", "modernc.org/sqlite", "github.com/jackc/pgx", "github.com/pressly/goose",
+	}
+	roots := []string{module + "/cmd/moat-agent"}
+	for _, p := range listPackages(t) {
+		if strings.HasPrefix(p.ImportPath, module+"/internal/agent") && p.ImportPath != module+"/internal/agent/agenttest" {
+			roots = append(roots, p.ImportPath)
+		}
+	}
+	if len(roots) < 5 {
+		t.Fatalf("found only %d agent packages", len(roots))
+	}
+	for _, root := range roots {
+		out, err := exec.Command("go", "list", "-deps", root).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", root, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if dep == f || strings.HasPrefix(dep, f+"/") || (strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f)) {
+					t.Errorf("%s depends on %s: the agent must not import server-side packages", root, dep)
+				}
+			}
+		}
+	}
+}
