@@ -8,12 +8,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/moatsec/moat/internal/agent"
 	"github.com/moatsec/moat/internal/device"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/moattest"
+	"github.com/moatsec/moat/internal/server"
 	"github.com/moatsec/moat/secmsg"
 )
 
@@ -23,12 +25,19 @@ type Env struct {
 	Hub    string
 	Device string
 	Key    string
+	tls    bool
 }
 
-// Start starts the server and registers the device.
-func Start(t testing.TB) *Env {
+// Start starts the server (plain HTTP) and registers the device.
+func Start(t testing.TB) *Env { return start(t, false) }
+
+// StartTLS starts the server with HTTPS (its self-signed certificate is the
+// CA of Config) and registers the device.
+func StartTLS(t testing.TB) *Env { return start(t, true) }
+
+func start(t testing.TB, tls bool) *Env {
 	t.Helper()
-	s := moattest.Start(t, moattest.Options{})
+	s := moattest.Start(t, moattest.Options{TLS: tls})
 	ctx := context.Background()
 	if _, err := s.Client.PutHub(ctx, "fleet", hub.HubSpec{Partitions: 2}); err != nil {
 		t.Fatal(err)
@@ -39,13 +48,16 @@ func Start(t testing.TB) *Env {
 	if _, err := s.Client.PutDevice(ctx, "dev-1", device.Device{Spec: device.Spec{Hub: "fleet", PrimaryKey: key}}); err != nil {
 		t.Fatal(err)
 	}
-	return &Env{S: s, Hub: "fleet", Device: "dev-1", Key: key}
+	return &Env{S: s, Hub: "fleet", Device: "dev-1", Key: key, tls: tls}
 }
 
 // Config is an agent configuration for the device, state in dir.
 func (e *Env) Config(dir string) agent.Config {
 	c := agent.Defaults()
 	c.Server, c.Device, c.Key, c.State, c.Audit = e.S.URL(), e.Device, e.Key, dir, "off"
+	if e.tls {
+		c.CA = filepath.Join(e.S.Data, server.CertFile)
+	}
 	return c
 }
 
