@@ -235,3 +235,11 @@ func TestCommandLine(t *testing.T) {
 		}
 	}
 }
+
+func TestAbsurdTimestampSkipped(t *testing.T) {
+	d := NewDecoder(DecoderConfig{})
+	evs := lines(d, `type=USER_AUTH msg=audit(99999999999999.000:1): pid=1 uid=0 auid=0 ses=1 msg='op=PAM:authentication acct="root" exe="/usr/sbin/sshd" addr=192.0.2.1 res=failed'`)
+	if len(evs) != 0 || d.Stats().Skipped[SkipBadTime] != 1 {
+		t.Errorf("events %v, skips %v; want the record skipped for its time", evs, d.Stats().Skipped)
+	}
+}

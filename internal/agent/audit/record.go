@@ -17,6 +17,7 @@ const (
 	SkipNoType         SkipReason = "no type= field"
 	SkipUnknownType    SkipReason = "unknown record type"
 	SkipBadHeader      SkipReason = "bad msg=audit(TIME:SERIAL) header"
+	SkipBadTime        SkipReason = "timestamp outside years 1970-9999"
 	SkipTooManyRecords SkipReason = "too many records in one event"
 	SkipUnparsable     SkipReason = "record fields unparsable"
 	SkipIncomplete     SkipReason = "event incomplete (no SYSCALL record)"
@@ -108,6 +109,9 @@ func parseRecord(t auparse.AuditMessageType, body, node string) (*record, SkipRe
 	msg, err := auparse.Parse(t, body)
 	if err != nil {
 		return nil, SkipBadHeader
+	}
+	if y := msg.Timestamp.Year(); y < 1970 || y > 9999 {
+		return nil, SkipBadTime
 	}
 	return &record{msg: msg, node: node, names: names}, ""
 }
