@@ -177,6 +177,8 @@ func (w writerFunc) Write(p []byte) (int, error) { w(p); return len(p), nil }
 func (t *Tailer) open() bool {
 	f, err := os.Open(t.cfg.Path)
 	if err != nil {
+		// A file that appears later is new: it is read from its start.
+		t.opened = true
 		if !t.missing {
 			t.missing = true
 			t.cfg.Report(Diagnostic{Code: DiagLogMissing, Severity: SeverityWarning,

@@ -104,6 +104,17 @@ func TestTailerFromStartAndMissingFile(t *testing.T) {
 	}
 }
 
+// TestTailerLateFile: a log that appears after the tailer started is read
+// from its start even without FromStart: all of it is new.
+func TestTailerLateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	tl := NewTailer(TailConfig{Path: path})
+	defer tl.Close()
+	expectLines(t, tl)
+	appendFile(t, path, "written before the next poll\n")
+	expectLines(t, tl, "written before the next poll")
+}
+
 func TestTailerOverlongLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	appendFile(t, path, "")
