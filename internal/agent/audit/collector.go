@@ -227,8 +227,11 @@ func (c *Collector) setupKernel() {
 				Message: "audit rule does not apply on this architecture", Err: u, Rules: []string{u.Line}})
 		}
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		notInstalled("the kernel refused a rule", err)
+	case len(res.Added)+len(res.Present) == 0:
+		notInstalled("no rule builds on this architecture", nil)
 	}
 	if res != nil && (len(res.Added) > 0 || len(res.Present) > 0) {
 		c.rules = res
