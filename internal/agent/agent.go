@@ -297,9 +297,13 @@ func (a *Agent) flushAggregated(_ context.Context, now time.Time) {
 	if !a.put(evs) {
 		return // not committed: the lines are read again after a restart
 	}
-	if a.lastPos != nil && a.o.Sources.AuthLog != nil && a.attempts.Sessions() == 0 {
-		// With sessions still open, their lines may yet count: commit only
-		// at quiet points so that a restart re-reads a whole session.
+	if a.lastPos != nil && a.o.Sources.AuthLog != nil {
+		// Commit after every hand-off (docs/agent-authlog.md): attempts
+		// leave as their lines arrive, so lines re-read after a restart
+		// would be counted twice, and with no checkpoint yet a restart
+		// would skip what was written while the agent was down. A restart
+		// forgets the sessions still open: PAM-only failures they report
+		// later are not counted (see authlog.Attempts).
 		if err := a.o.Sources.AuthLog.Commit(*a.lastPos); err != nil {
 			a.log.Warn("auth log checkpoint", "err", err)
 		}
