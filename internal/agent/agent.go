@@ -487,6 +487,16 @@ func (a *Agent) fetchConfig(ctx context.Context, _ time.Time) {
 	old := a.cfg
 	a.cfg = c
 	a.mu.Unlock()
+	if old.Resync != c.Resync && c.Resync != "" {
+		a.log.Info("full snapshots requested", "resync", c.Resync)
+		clear(a.snaps) // the next snapshot of every kind is sent in full
+		now := a.clock.Now()
+		if a.o.Sources.Snapshots != nil {
+			for _, name := range agentconf.SnapshotEvents {
+				a.snapshot(ctx, name, now)
+			}
+		}
+	}
 	if old.Version() != c.Version() {
 		a.log.Info("remote configuration applied", "version", c.Version())
 		a.o.Uploader.SetMaxMessageSize(c.MaxMessageSize)

@@ -131,25 +131,36 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 		return nil, err
 	}
 	var src Sources
+	fwd := &diagForwarder{}
 	if !bo.NoAuthLog {
 		t, err := tail.Open(tail.Config{Path: cfg.authLogPath(), StateDir: filepath.Join(cfg.State, "authlog"), StartAtEnd: true,
-			OnEvent: func(e tail.Event) { bo.Logger.Info("auth log: "+e.Kind.String(), "file", e.File, "detail", e.Detail) }})
+			OnEvent: func(e tail.Event) {
+				switch e.Kind {
+				case tail.EventGap, tail.EventLineCut, tail.EventBadCheckpoint:
+					// Something was lost or cut: the operator must hear of it.
+					fwd.send("Warning", "collector/authlog", fmt.Sprintf("auth log %s: %s %s", e.File, e.Kind, e.Detail))
+				default:
+					bo.Logger.Info("auth log: "+e.Kind.String(), "file", e.File, "detail", e.Detail)
+				}
+			}})
 		if err != nil {
 			return nil, fmt.Errorf("agent: auth log: %w", err)
 		}
 		b.closers = append(b.closers, t.Close)
 		src.AuthLog = t
 	}
-	var pendingDiags []audit.Diagnostic
-	var diagMu sync.Mutex
 	if !bo.NoAudit && cfg.Audit != "off" {
 		mode := audit.SourceMode(cfg.Audit)
 		ac, err := audit.Open(audit.Config{Root: cfg.Root, LogPath: cfg.AuditLog, Source: mode, NoRules: !cfg.AuditRules,
 			Report: func(d audit.Diagnostic) {
-				bo.Logger.Info("audit: "+d.String(), "code", d.Code)
-				diagMu.Lock()
-				pendingDiags = append(pendingDiags, d)
-				diagMu.Unlock()
+				sev := "Information"
+				switch d.Severity {
+				case audit.SeverityWarning:
+					sev = "Warning"
+				case audit.SeverityError:
+					sev = "Error"
+				}
+				fwd.send(sev, "collector/audit", d.String())
 			}})
 		if err != nil {
 			bo.Logger.Warn("audit collector off", "err", err)
@@ -170,20 +181,40 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 	if err != nil {
 		return nil, err
 	}
-	diagMu.Lock()
-	for _, d := range pendingDiags {
-		sev := "Information"
-		switch d.Severity {
-		case audit.SeverityWarning:
-			sev = "Warning"
-		case audit.SeverityError:
-			sev = "Error"
-		}
-		a.diag(sev, "collector/audit", d.String())
-	}
-	diagMu.Unlock()
+	fwd.attach(a)
 	b.Agent = a
 	return b, nil
+}
+
+// diagForwarder hands collector notices to the agent as Diagnostic
+// events, holding those that come before the agent exists.
+type diagForwarder struct {
+	mu      sync.Mutex
+	a       *Agent
+	pending [][3]string
+}
+
+func (f *diagForwarder) send(severity, component, msg string) {
+	f.mu.Lock()
+	a := f.a
+	if a == nil {
+		f.pending = append(f.pending, [3]string{severity, component, msg})
+	}
+	f.mu.Unlock()
+	if a != nil {
+		a.diag(severity, component, msg)
+	}
+}
+
+func (f *diagForwarder) attach(a *Agent) {
+	f.mu.Lock()
+	f.a = a
+	p := f.pending
+	f.pending = nil
+	f.mu.Unlock()
+	for _, d := range p {
+		a.diag(d[0], d[1], d[2])
+	}
 }
 
 // remoteConfig fetches GET /api/v1/devices/{id}/agent-config with the

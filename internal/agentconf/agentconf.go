@@ -81,6 +81,10 @@ type Config struct {
 	MaxMessageSize int `json:"maxMessageSize,omitzero"`
 	// CacheSize: bytes of the on-disk spool (default 10 MiB).
 	CacheSize int `json:"cacheSize,omitzero"`
+	// Resync is an opaque word: when it changes, the agent sends every
+	// snapshot in full at its next configuration poll (a full snapshot
+	// on request). Empty = none asked for.
+	Resync string `json:"resync,omitempty"`
 }
 
 // Event names the configuration knows (the secmsg event names).
@@ -186,6 +190,9 @@ func (c Config) Validate() error {
 	if v := c.CacheSize; v != 0 && (v < MinCacheSize || v > MaxCacheSize) {
 		errs = append(errs, &Error{Field: "cacheSize", Message: fmt.Sprintf("%d is outside [%d, %d]", v, MinCacheSize, MaxCacheSize)})
 	}
+	if len(c.Resync) > 64 {
+		errs = append(errs, &Error{Field: "resync", Message: "at most 64 bytes"})
+	}
 	if c.HighPriorityInterval != 0 && c.LowPriorityInterval != 0 && c.HighPriorityInterval > c.LowPriorityInterval {
 		errs = append(errs, &Error{Field: "highPriorityInterval", Message: "longer than lowPriorityInterval"})
 	}
@@ -210,6 +217,9 @@ func (c Config) Over(top Config) Config {
 	}
 	if top.CacheSize != 0 {
 		out.CacheSize = top.CacheSize
+	}
+	if top.Resync != "" {
+		out.Resync = top.Resync
 	}
 	out.SnapshotIntervals = maps.Clone(c.SnapshotIntervals)
 	if out.SnapshotIntervals == nil && len(top.SnapshotIntervals) > 0 {
