@@ -21,7 +21,7 @@ func newDeviceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "device", Short: "Manage the device registry: devices, their keys, policies and quarantine"}
 	cmd.AddCommand(newDeviceCreateCmd(g), newDeviceShowCmd(g), newDeviceListCmd(g), newDeviceDeleteCmd(g),
 		newDeviceRotateKeyCmd(g), newDeviceQuarantineCmd(g), newDeviceReleaseCmd(g),
-		newDeviceImportCmd(g), newDeviceExportCmd(g), newDeviceTokenCmd(g), newDeviceAuditCmd(g))
+		newDeviceImportCmd(g), newDeviceExportCmd(g), newDeviceTokenCmd(g), newDeviceAuditCmd(g), newDeviceAgentConfigCmd(g))
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -123,3 +124,35 @@ func (c *Client) AuditDecisions(ctx context.Context, device, result, since strin
 	}
 	return out.Decisions, c.do(ctx, http.MethodGet, "/api/v1/discovery/audit?"+q.Encode(), "/", nil, nil, &out)
 }
+
+// AgentConfig returns device id's effective agent configuration and its layers.
+func (c *Client) AgentConfig(ctx context.Context, id string) (device.AgentConfig, error) {
+	var out device.AgentConfig
+	return out, c.do(ctx, http.MethodGet, devicePath(id)+"/agent-config", "/", nil, nil, &out)
+}
+
+// PutAgentConfig replaces device id's layer of the agent configuration
+// (JSON, the keys of docs/agent.md's remote configuration).
+func (c *Client) PutAgentConfig(ctx context.Context, id string, layer []byte) (device.AgentConfigLayer, error) {
+	var out device.AgentConfigLayer
+	return out, c.do(ctx, http.MethodPut, devicePath(id)+"/agent-config", "/", bytes.NewReader(layer), jsonHeader, &out)
+}
+
+// DeleteAgentConfig removes device id's layer (it then follows the fleet's).
+func (c *Client) DeleteAgentConfig(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, devicePath(id)+"/agent-config", "/", nil, nil, nil)
+}
+
+// FleetAgentConfig returns the fleet's layer of the agent configuration.
+func (c *Client) FleetAgentConfig(ctx context.Context) (device.AgentConfigLayer, error) {
+	var out device.AgentConfigLayer
+	return out, c.do(ctx, http.MethodGet, "/api/v1/agent-config", "/", nil, nil, &out)
+}
+
+// PutFleetAgentConfig replaces the fleet's layer.
+func (c *Client) PutFleetAgentConfig(ctx context.Context, layer []byte) (device.AgentConfigLayer, error) {
+	var out device.AgentConfigLayer
+	return out, c.do(ctx, http.MethodPut, "/api/v1/agent-config", "/", bytes.NewReader(layer), jsonHeader, &out)
+}
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
