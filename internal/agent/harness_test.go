@@ -49,7 +49,12 @@ type harness struct {
 // the agent starts at the end of the log).
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	env := agenttest.Start(t)
+	return newHarnessOn(t, agenttest.Start(t))
+}
+
+// newHarnessOn is newHarness on a server the test started.
+func newHarnessOn(t *testing.T, env *agenttest.Env) *harness {
+	t.Helper()
 	h := &harness{t: t, env: env, root: materialize(t), clock: newStepClock(start0), logs: &syncBuffer{}}
 	h.authLog = filepath.Join(h.root, authLogRel)
 	fx, err := snapshottest.Open(snapshottest.IoTDevice)

@@ -103,9 +103,9 @@ func Audit(ev audit.Event) (secmsg.Item, bool) {
 	return nil, false
 }
 
-// remote keeps an address as written when it is an IP address or a
-// plausible host name, and drops anything else ("?" and "UNKNOWN" among
-// them).
+// remote keeps an address as written when it is an IP address or a host
+// name secmsg accepts, and drops anything else ("?" and "UNKNOWN" among
+// them): one item secmsg refuses would drop the whole aggregated event.
 func remote(s string) string {
 	if s == "" || s == "?" || strings.EqualFold(s, "unknown") {
 		return ""
@@ -116,10 +116,15 @@ func remote(s string) string {
 	if len(s) > 253 {
 		return ""
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return ""
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return ""
+			}
 		}
 	}
 	return s
