@@ -1010,6 +1010,88 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 		}
 	})
 
+	t.Run("ConsumeSecurity", func(t *testing.T) {
+		l := newLog(t)
+		if err := l.EnsureSecurity(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		put := func(from, to int) {
+			t.Helper()
+			var recs []SecurityRecord
+			for i := from; i < to; i++ {
+				recs = append(recs, SecurityRecord{Hub: "h", Source: "agent", Device: "d", ID: fmt.Sprint(i), Data: []byte(fmt.Sprint(i))})
+			}
+			if _, err := l.AppendSecurity(ctx, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put(0, 50)
+		// consume runs a consumer until want records were handled (in
+		// order), failing the first call when fail is set.
+		consume := func(want int, fail bool, during func()) []string {
+			t.Helper()
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var got []string
+			var mu sync.Mutex
+			done := make(chan error, 1)
+			calls := 0
+			go func() {
+				done <- l.ConsumeSecurity(cctx, "center", 20, func(_ context.Context, batch []SecurityEntry) error {
+					mu.Lock()
+					defer mu.Unlock()
+					calls++
+					if fail && calls == 1 {
+						return errors.New("database down")
+					}
+					if len(batch) > 20 {
+						t.Errorf("batch of %d, max 20", len(batch))
+					}
+					for _, e := range batch {
+						got = append(got, string(e.Data))
+					}
+					if len(got) >= want {
+						cancel()
+					}
+					return nil
+				})
+			}()
+			if during != nil {
+				during()
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("ConsumeSecurity: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("consumed %d of %d records", len(got), want)
+			}
+			return got
+		}
+		want := func(from, to int) []string {
+			var out []string
+			for i := from; i < to; i++ {
+				out = append(out, fmt.Sprint(i))
+			}
+			return out
+		}
+		// A failing first batch is handed again: nothing lost, in order.
+		if diff := cmp.Diff(want(0, 50), consume(50, true, nil)); diff != "" {
+			t.Fatalf("first run (-want +got):\n%s", diff)
+		}
+		// A restarted consumer resumes after what was acknowledged, and
+		// records appended while it runs arrive.
+		put(50, 60)
+		got := consume(20, false, func() { put(60, 70) })
+		if diff := cmp.Diff(want(50, 70), got); diff != "" {
+			t.Fatalf("second run (-want +got):\n%s", diff)
+		}
+		if err := l.ConsumeSecurity(ctx, "bad.name", 1, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("bad durable name: %v", err)
+		}
+	})
+
 	t.Run("Notify", func(t *testing.T) {
 		l := newLog(t)
 		got := make(chan string, 10)

@@ -304,3 +304,142 @@ func (l *Log) SecurityEnd(ctx context.Context) (uint64, error) {
 	}
 	return s.CachedInfo().State.LastSeq + 1, nil
 }
+
+// SecurityHandler processes a batch of security records in stream order.
+// Returning nil acknowledges the batch. An error means "not processed, try
+// again": the same batch is handed again after a back-off, before anything
+// newer (acknowledging a later record would acknowledge it too), so a
+// handler returns errors only for transient failures and skips records it
+// can never process. After a crash, records handled but not yet
+// acknowledged come again: handlers must tolerate seeing records twice.
+type SecurityHandler func(ctx context.Context, batch []SecurityEntry) error
+
+// ConsumeSecurity follows the security stream with the durable consumer
+// named durable (created if missing, resuming where it stopped), handing
+// records to handle in batches of at most maxBatch: as many as are
+// available at once, so a quiet stream gets each record at once and a busy
+// one gets full batches. It returns when ctx ends (nil) or the stream is
+// unusable (an error).
+func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int, handle SecurityHandler) error {
+	if !validBucket(durable) || maxBatch < 1 {
+		return fmt.Errorf("%w: security consumer %q, batch %d", ErrInvalid, durable, maxBatch)
+	}
+	if err := l.usable("security consume"); err != nil {
+		return err
+	}
+	js := l.control().js
+	cctx, cancel := l.withTimeout(ctx)
+	cons, err := js.CreateOrUpdateConsumer(cctx, l.securityStream(), jetstream.ConsumerConfig{
+		Durable:       durable,
+		Description:   "Moat security center",
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 100_000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: l.securitySubject() + ".>",
+	})
+	cancel()
+	if err != nil {
+		return wrap("security consumer", err)
+	}
+	prefix := l.securitySubject() + "."
+	var buf []SecurityEntry
+	var last jetstream.Msg
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+			err := handle(ctx, buf)
+			if err == nil {
+				break
+			}
+			l.log.Warn("security consumer: handler failed; retrying the batch", "records", len(buf), "err", err, "retry_in", wait)
+			if err := sleepCtx(ctx, wait); err != nil {
+				return err // stopping: the batch stays unacknowledged
+			}
+			// Keep the batch from being redelivered to another consumer
+			// while we retry.
+			_ = last.InProgress()
+		}
+		if err := last.Ack(); err != nil { // AckAll: the whole batch
+			l.log.Warn("security consumer: ack", "err", err)
+		}
+		buf, last = buf[:0], nil
+		return nil
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(maxBatch, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			l.log.Warn("security consumer: fetch", "err", err)
+			if err := sleepCtx(ctx, time.Second); err != nil {
+				return nil
+			}
+			continue
+		}
+		ch := batch.Messages()
+		for open := true; open; {
+			var m jetstream.Msg
+			if len(buf) == 0 {
+				select {
+				case m, open = <-ch:
+				case <-ctx.Done():
+					return nil
+				}
+			} else {
+				select {
+				case m, open = <-ch:
+				default: // nothing more right now: handle what we have
+					if err := flush(); err != nil {
+						return nil // ctx ended
+					}
+					continue
+				}
+			}
+			if !open {
+				break
+			}
+			e, ok := securityEntry(m, prefix)
+			if !ok {
+				l.log.Warn("security consumer: foreign subject skipped", "subject", m.Subject())
+				_ = m.Term()
+				continue
+			}
+			buf, last = append(buf, e), m
+		}
+		if err := flush(); err != nil {
+			return nil // ctx ended
+		}
+	}
+	return nil
+}
+
+func securityEntry(m jetstream.Msg, prefix string) (SecurityEntry, bool) {
+	md, err := m.Metadata()
+	if err != nil {
+		return SecurityEntry{}, false
+	}
+	parts := strings.Split(strings.TrimPrefix(m.Subject(), prefix), ".")
+	if len(parts) != 3 {
+		return SecurityEntry{}, false
+	}
+	dev, err := DecodeKey(parts[2])
+	if err != nil {
+		return SecurityEntry{}, false
+	}
+	return SecurityEntry{Sequence: md.Sequence.Stream, Time: md.Timestamp.UTC(), Hub: parts[0], Source: parts[1], Device: dev, Data: m.Data()}, true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
