@@ -332,8 +332,12 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 	cons, err := js.CreateOrUpdateConsumer(cctx, l.securityStream(), jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "Moat security center",
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       time.Minute,
+		// Every record is acknowledged on its own: with AckAll, acknowledging
+		// a later record would also acknowledge one that reached a
+		// consumer that then died (a pull of a stopped run, a crash), and
+		// it would be lost rather than redelivered after AckWait.
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
 		MaxAckPending: 100_000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: l.securitySubject() + ".>",
@@ -344,13 +348,16 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 	}
 	prefix := l.securitySubject() + "."
 	var buf []SecurityEntry
-	var last jetstream.Msg
+	var msgs []jetstream.Msg
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
 		}
 		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
-			err := handle(ctx, buf)
+			// Records in hand are handled even while stopping.
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			err := handle(hctx, buf)
+			cancel()
 			if err == nil {
 				break
 			}
@@ -358,18 +365,22 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 			if err := sleepCtx(ctx, wait); err != nil {
 				return err // stopping: the batch stays unacknowledged
 			}
-			// Keep the batch from being redelivered to another consumer
-			// while we retry.
-			_ = last.InProgress()
+			// Keep the batch from being redelivered while we retry.
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
 		}
-		if err := last.Ack(); err != nil { // AckAll: the whole batch
-			l.log.Warn("security consumer: ack", "err", err)
+		for _, m := range msgs {
+			if err := m.Ack(); err != nil {
+				l.log.Warn("security consumer: ack", "err", err)
+				break
+			}
 		}
-		buf, last = buf[:0], nil
+		buf, msgs = buf[:0], msgs[:0]
 		return nil
 	}
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(maxBatch, jetstream.FetchMaxWait(5*time.Second))
+		batch, err := cons.Fetch(maxBatch, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -384,11 +395,10 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 		for open := true; open; {
 			var m jetstream.Msg
 			if len(buf) == 0 {
-				select {
-				case m, open = <-ch:
-				case <-ctx.Done():
-					return nil
-				}
+				// Records the server already sent to this pull are taken
+				// even when stopping: left alone they would wait AckWait
+				// before redelivery. The pull ends within FetchMaxWait.
+				m, open = <-ch
 			} else {
 				select {
 				case m, open = <-ch:
@@ -408,7 +418,7 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 				_ = m.Term()
 				continue
 			}
-			buf, last = append(buf, e), m
+			buf, msgs = append(buf, e), append(msgs, m)
 		}
 		if err := flush(); err != nil {
 			return nil // ctx ended
