@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,8 +16,6 @@ import (
 	"github.com/moatsec/moat/internal/agent"
 	"github.com/moatsec/moat/internal/agent/upload"
 	"github.com/moatsec/moat/internal/agentconf"
-	"github.com/moatsec/moat/internal/moattest"
-	"github.com/moatsec/moat/sas"
 	"github.com/moatsec/moat/secmsg"
 )
 
@@ -112,11 +111,8 @@ func TestRemoteConfiguration(t *testing.T) {
 // putAgentConfig sets the device's layer of the agent configuration.
 func putAgentConfig(t *testing.T, h *harness, body string) {
 	t.Helper()
-	s := h.env.S
-	tok := sas.Sign("sb://"+s.Root.Namespace()+"/", s.Root.SharedAccessKeyName, s.Root.SharedAccessKey, time.Now().Add(time.Hour))
-	r, data := moattest.Call(t, http.MethodPut, s.URL()+"/api/v1/devices/"+h.env.Device+"/agent-config", tok, []byte(body), nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("PUT agent-config %s: %d %s", body, r.Status, data)
+	if _, err := h.env.S.Client.PutAgentConfig(context.Background(), h.env.Device, []byte(body)); err != nil {
+		t.Fatalf("PUT agent-config %s: %v", body, err)
 	}
 }
 
