@@ -70,7 +70,9 @@ type Options struct {
 	// Remote fetches the remote configuration (nil = only Settings).
 	Remote func(ctx context.Context) (agentconf.Config, error)
 	// Settings is the configuration until the remote one is fetched.
-	Settings   agentconf.Config
+	Settings agentconf.Config
+	// SaveRemote keeps a fetched configuration for the next start.
+	SaveRemote func(agentconf.Config) error
 	ConfigPoll time.Duration
 	Clock      Clock
 	Logger     *slog.Logger
@@ -228,10 +230,6 @@ func (a *Agent) poll(ctx context.Context, now time.Time) {
 	if t := a.o.Sources.AuthLog; t != nil {
 		for range 64 { // a poll reads at most 1 MiB; catch up, but not forever
 			lines, err := t.Poll()
-			if err != nil {
-				a.diag(secmsg.DiagnosticWarning, "collector/authlog", "reading the auth log: "+err.Error())
-				break
-			}
 			var atts []authlog.Attempt
 			for _, l := range lines {
 				r, err := a.parser.Parse(l.Text)
@@ -242,6 +240,10 @@ func (a *Agent) poll(ctx context.Context, now time.Time) {
 				a.lastPos = &pos
 			}
 			a.addAttempts(atts, cfg)
+			if err != nil { // the lines read before the error count
+				a.diag(secmsg.DiagnosticWarning, "collector/authlog", "reading the auth log: "+err.Error())
+				break
+			}
 			if len(lines) == 0 {
 				break
 			}
@@ -499,6 +501,11 @@ func (a *Agent) fetchConfig(ctx context.Context, _ time.Time) {
 	}
 	if old.Version() != c.Version() {
 		a.log.Info("remote configuration applied", "version", c.Version())
+		if a.o.SaveRemote != nil {
+			if err := a.o.SaveRemote(c); err != nil {
+				a.log.Warn("remote configuration not saved for the next start", "err", err)
+			}
+		}
 		a.o.Uploader.SetMaxMessageSize(c.MaxMessageSize)
 		if int64(c.CacheSize) != a.o.Spool.Options().Capacity {
 			a.log.Info("cacheSize changes apply at the next start", "cacheSize", c.CacheSize)

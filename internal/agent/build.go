@@ -120,7 +120,18 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 	if err != nil {
 		return nil, err
 	}
-	settings := agentconf.Effective(cfg.Settings, agentconf.Config{})
+	// The last configuration fetched from the server, if any, wins over the
+	// local settings from the start (its cacheSize sizes the spool).
+	remotePath := filepath.Join(cfg.State, "remote-config.json")
+	initial := cfg.Settings
+	if saved, err := os.ReadFile(remotePath); err == nil {
+		if c, err := agentconf.Parse(saved); err == nil {
+			initial = c
+		} else {
+			bo.Logger.Warn("saved remote configuration ignored", "err", err)
+		}
+	}
+	settings := agentconf.Effective(initial, agentconf.Config{})
 	sp, err := spool.Open(filepath.Join(cfg.State, "spool"), spool.Options{Capacity: int64(settings.CacheSize), Now: bo.Clock.Now})
 	if err != nil {
 		return nil, err
@@ -132,6 +143,12 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 	}
 	var src Sources
 	fwd := &diagForwarder{}
+	if !bo.NoAuthLog && cfg.AuthLog == "" && !exists(cfg.authLogPath()) {
+		// Neither /var/log/auth.log nor /var/log/secure: a journald-only
+		// system. Logins then come from the audit collector.
+		bo.Logger.Warn("no auth log found; logins are taken from the audit system", "tried", "/var/log/auth.log, /var/log/secure")
+		bo.NoAuthLog = true
+	}
 	if !bo.NoAuthLog {
 		t, err := tail.Open(tail.Config{Path: cfg.authLogPath(), StateDir: filepath.Join(cfg.State, "authlog"), StartAtEnd: true,
 			OnEvent: func(e tail.Event) {
@@ -151,7 +168,10 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 	}
 	if !bo.NoAudit && cfg.Audit != "off" {
 		mode := audit.SourceMode(cfg.Audit)
+		// With the right to install rules, the agent also switches kernel
+		// auditing on when it is off (no auditd), and restores it on exit.
 		ac, err := audit.Open(audit.Config{Root: cfg.Root, LogPath: cfg.AuditLog, Source: mode, NoRules: !cfg.AuditRules,
+			EnableAudit: cfg.AuditRules, RemoveRules: true,
 			Report: func(d audit.Diagnostic) {
 				sev := "Information"
 				switch d.Severity {
@@ -160,7 +180,11 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 				case audit.SeverityError:
 					sev = "Error"
 				}
-				fwd.send(sev, "collector/audit", d.String())
+				msg := d.String()
+				if len(d.Rules) > 0 {
+					msg += "; rules: " + strings.Join(d.Rules, " ; ")
+				}
+				fwd.send(sev, "collector/audit", msg)
 			}})
 		if err != nil {
 			bo.Logger.Warn("audit collector off", "err", err)
@@ -176,14 +200,33 @@ func Build(cfg Config, bo BuildOptions) (_ *Built, err error) {
 		}
 		src.Snapshots = convert.Snapshots{C: snapshot.New(so)}
 	}
-	a, err := New(Options{AgentID: id, Spool: sp, Uploader: up, Sources: src, Settings: cfg.Settings, ConfigPoll: cfg.ConfigPoll,
-		Clock: bo.Clock, Logger: bo.Logger, Remote: remoteConfig(b.HTTP, b.Tokens, cfg.Server, cfg.Device)})
+	a, err := New(Options{AgentID: id, Spool: sp, Uploader: up, Sources: src, Settings: initial, ConfigPoll: cfg.ConfigPoll,
+		SaveRemote: func(c agentconf.Config) error { return writeFileAtomic(remotePath, c) },
+		Clock:      bo.Clock, Logger: bo.Logger, Remote: remoteConfig(b.HTTP, b.Tokens, cfg.Server, cfg.Device)})
 	if err != nil {
 		return nil, err
 	}
 	fwd.attach(a)
 	b.Agent = a
 	return b, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// writeFileAtomic writes v as JSON to path through a temporary file.
+func writeFileAtomic(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // diagForwarder hands collector notices to the agent as Diagnostic

@@ -99,6 +99,7 @@ func TestRefusedToken(t *testing.T) {
 		t.Fatalf("before the quarantine: %v\n%s", got, h.logs.String())
 	}
 
+	spooled := spoolBytes(t, h.cfg.State)
 	if _, err := h.env.S.Client.QuarantineDevice(ctx, h.env.Device, "e2e: suspected compromise"); err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +113,9 @@ func TestRefusedToken(t *testing.T) {
 	}
 	if got, _ := attempts(h.events()); got["198.51.100.41"] != 0 {
 		t.Fatalf("a quarantined device's events were stored: %v", got)
+	}
+	if n := spoolBytes(t, h.cfg.State); n <= spooled {
+		t.Errorf("spool holds %d bytes during the quarantine, %d before: the events are not spooled", n, spooled)
 	}
 	if !strings.Contains(h.logs.String(), "403 quarantined") {
 		t.Errorf("the refusal's reason is not in the log:\n%s", h.logs.String())

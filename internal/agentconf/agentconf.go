@@ -65,26 +65,26 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // device's) a zero field means "not set here"; Effective fills every field.
 type Config struct {
 	// HighPriorityInterval: high-priority events leave within this (default 10s).
-	HighPriorityInterval Duration `json:"highPriorityInterval,omitzero"`
+	HighPriorityInterval Duration `json:"highPriorityInterval,omitzero" yaml:"highPriorityInterval,omitempty"`
 	// LowPriorityInterval: everything else leaves within this (default 10m).
-	LowPriorityInterval Duration `json:"lowPriorityInterval,omitzero"`
+	LowPriorityInterval Duration `json:"lowPriorityInterval,omitzero" yaml:"lowPriorityInterval,omitempty"`
 	// FullSnapshotInterval: snapshots are sent in full this often, as
 	// differences in between (default 24h).
-	FullSnapshotInterval Duration `json:"fullSnapshotInterval,omitzero"`
+	FullSnapshotInterval Duration `json:"fullSnapshotInterval,omitzero" yaml:"fullSnapshotInterval,omitempty"`
 	// SnapshotIntervals: how often each snapshot is taken and compared
 	// with the last one, by event name.
-	SnapshotIntervals map[string]Duration `json:"snapshotIntervals,omitempty"`
+	SnapshotIntervals map[string]Duration `json:"snapshotIntervals,omitempty" yaml:"snapshotIntervals,omitempty"`
 	// EventPriorities: High, Low or Off, by event name.
-	EventPriorities map[string]Priority `json:"eventPriorities,omitempty"`
+	EventPriorities map[string]Priority `json:"eventPriorities,omitempty" yaml:"eventPriorities,omitempty"`
 	// MaxMessageSize: messages are packed up to this many bytes of JSON
 	// before compression (default 4096).
-	MaxMessageSize int `json:"maxMessageSize,omitzero"`
+	MaxMessageSize int `json:"maxMessageSize,omitzero" yaml:"maxMessageSize,omitempty"`
 	// CacheSize: bytes of the on-disk spool (default 10 MiB).
-	CacheSize int `json:"cacheSize,omitzero"`
+	CacheSize int `json:"cacheSize,omitzero" yaml:"cacheSize,omitempty"`
 	// Resync is an opaque word: when it changes, the agent sends every
 	// snapshot in full at its next configuration poll (a full snapshot
 	// on request). Empty = none asked for.
-	Resync string `json:"resync,omitempty"`
+	Resync string `json:"resync,omitempty" yaml:"resync,omitempty"`
 }
 
 // Event names the configuration knows (the secmsg event names).
@@ -219,7 +219,13 @@ func (c Config) Over(top Config) Config {
 		out.CacheSize = top.CacheSize
 	}
 	if top.Resync != "" {
-		out.Resync = top.Resync
+		// Both layers' requests count: a fleet-wide resync must not be
+		// hidden by an older one of the device.
+		if out.Resync != "" && out.Resync != top.Resync {
+			out.Resync += "+" + top.Resync
+		} else {
+			out.Resync = top.Resync
+		}
 	}
 	out.SnapshotIntervals = maps.Clone(c.SnapshotIntervals)
 	if out.SnapshotIntervals == nil && len(top.SnapshotIntervals) > 0 {

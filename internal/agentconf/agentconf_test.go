@@ -115,3 +115,18 @@ func TestVersionChangesWithContent(t *testing.T) {
 		t.Errorf("version %q is not 16 hex digits", a.Version())
 	}
 }
+
+// TestResyncLayers: a fleet-wide resync is not hidden by an older one of the
+// device, and either changing changes the effective word.
+func TestResyncLayers(t *testing.T) {
+	dev := Config{Resync: "d1"}
+	a := Effective(Config{Resync: "f1"}, dev)
+	b := Effective(Config{Resync: "f2"}, dev)
+	c := Effective(Config{Resync: "f2"}, Config{Resync: "d2"})
+	if a.Resync == b.Resync || b.Resync == c.Resync || a.Resync == "" {
+		t.Errorf("resync words %q %q %q: each change must change the effective word", a.Resync, b.Resync, c.Resync)
+	}
+	if got := Effective(Config{}, dev).Resync; got != "d1" {
+		t.Errorf("device only: %q", got)
+	}
+}

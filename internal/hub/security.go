@@ -19,6 +19,10 @@ const (
 	SecurityMarker   = "urn:azureiot:Security:SecurityAgent:1"
 )
 
+// ReasonSecurityNeedsPublisher refuses a security message sent to the hub
+// or a partition instead of a publisher.
+const ReasonSecurityNeedsPublisher = "security_requires_publisher"
+
 // SourceAgent files agents' events in the security stream.
 const SourceAgent = "agent"
 
@@ -75,10 +79,14 @@ func (c *Core) splitSecurity(req SendRequest) (telemetry []Event, recs []eventlo
 		if c.parseSecurity == nil {
 			return nil, nil, apierr.BadRequest("security_not_supported", "this server does not accept security messages")
 		}
-		device := req.Publisher
-		if device == "" {
-			device = e.PartitionKey
+		// The device is the publisher the token proved; on the hub and
+		// partition paths nothing proves who sent the message.
+		if req.Publisher == "" {
+			c.m.security.WithLabelValues("invalid").Inc()
+			return nil, nil, apierr.BadRequest(ReasonSecurityNeedsPublisher,
+				"security messages must be sent to a publisher endpoint (/{hub}/publishers/{device}/messages): the publisher is the device")
 		}
+		device := req.Publisher
 		items, err := c.parseSecurity(e.Body, req.Hub, device, c.clock())
 		if err != nil {
 			c.m.security.WithLabelValues("invalid").Inc()

@@ -241,8 +241,10 @@ func (s *Server) Devices() *device.Service { return s.devices }
 // authorizeDevice accepts a token that may send as publisher id of hub h:
 // the publisher token a device got from discovery.
 func (s *Server) authorizeDevice(r *http.Request, h, id string) error {
-	_, err := s.core.Authorize(r.Header.Get("Authorization"), "/"+h+"/publishers/"+id, hub.Send)
-	return err
+	if _, err := s.core.Authorize(r.Header.Get("Authorization"), "/"+h+"/publishers/"+id, hub.Send); err != nil {
+		return err
+	}
+	return s.core.CheckPublisher(h, id) // a revoked (quarantined, disabled) device reads nothing
 }
 
 // Done is closed with the serve error when the listener fails.

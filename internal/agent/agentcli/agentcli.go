@@ -197,7 +197,9 @@ does not wait at all.`,
 			}
 			o := agent.ReplayOptions{Speed: speed}
 			if year > 0 {
-				o.Reference = time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC)
+				// Two days before the year's end: with the parser's two days
+				// of slack every date of the year resolves to it.
+				o.Reference = time.Date(year, 12, 29, 23, 59, 59, 0, time.UTC)
 			}
 			for _, p := range []struct {
 				path string

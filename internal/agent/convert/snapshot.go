@@ -25,7 +25,17 @@ func (s Snapshots) Items(ctx context.Context, name string) ([]secmsg.Item, error
 	case secmsg.NameListeningPorts:
 		return Ports(s.C.Ports(ctx)), nil
 	case secmsg.NameFirewallConfiguration:
-		return Firewall(s.C.Firewall(ctx)), nil
+		rs := s.C.Firewall(ctx)
+		if rs.Status == firewall.StatusUnknown {
+			// Not "no rules": the rules could not be read. Sending an
+			// empty snapshot would report the firewall as gone.
+			why := rs.StatusReason
+			for _, p := range rs.Problems {
+				why += "; " + p.File + ": " + p.Reason
+			}
+			return nil, fmt.Errorf("firewall not read: %s", why)
+		}
+		return Firewall(rs), nil
 	case secmsg.NameLocalUsers:
 		return Users(s.C.Users()), nil
 	case secmsg.NameOSBaseline:

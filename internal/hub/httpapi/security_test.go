@@ -139,6 +139,11 @@ func TestSecurityMessages(t *testing.T) {
 		}
 	}
 
+	// Only the publisher path says which device sent a security message.
+	if r, b := call(t, "POST", s.URL()+"/fleet/messages", tok, body, marked); r.Status != 400 || r.Reason != hub.ReasonSecurityNeedsPublisher {
+		t.Errorf("security message to the hub path: %+v %s", r, b)
+	}
+
 	// Unmarked sends stay telemetry; a batch mixing both splits.
 	batch := fmt.Sprintf(`[{"Body":"t1"},{"Body":%q,"UserProperties":{"iothub-interface-id":%q}}]`, body2(t), hub.SecurityMarker)
 	if r, b := call(t, "POST", url, tok, []byte(batch), map[string]string{"Content-Type": httpapi.BatchContentType}); r.Status != 201 {
