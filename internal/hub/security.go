@@ -19,6 +19,21 @@ const (
 	SecurityMarker   = "urn:azureiot:Security:SecurityAgent:1"
 )
 
+// AuthFailure is a request a hub refused by authorization, as filed in the
+// security stream (source "hub") for the center.
+type AuthFailure struct {
+	ID            string    `json:"id"`
+	Time          time.Time `json:"time"`
+	Hub           string    `json:"hub"`
+	Publisher     string    `json:"publisher,omitempty"` // the publisher the request was for
+	Reason        string    `json:"reason"`              // the 401/403 reason code
+	SourceAddress string    `json:"sourceAddress,omitempty"`
+	KeyName       string    `json:"rule,omitempty"` // the key name the token named (skn)
+}
+
+// SourceHub files authorization failures in the security stream.
+const SourceHub = "hub"
+
 // ReasonSecurityNeedsPublisher refuses a security message sent to the hub
 // or a partition instead of a publisher.
 const ReasonSecurityNeedsPublisher = "security_requires_publisher"

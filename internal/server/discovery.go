@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/moatsec/moat/internal/eventlog"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
+	"github.com/moatsec/moat/internal/secfeed"
 	"github.com/moatsec/moat/internal/store"
 )
 
@@ -190,7 +193,7 @@ func (s *Server) discoveryRoutes(ctx context.Context, clock func() time.Time, ma
 	if err != nil {
 		return nil, err
 	}
-	s.feed = discovery.NewFeed(s.decisionsToSecurity, 10_000, s.logger.With("component", "discovery-feed"))
+	s.feed = secfeed.New("discovery feed", 10_000, s.decisionsToSecurity, s.logger)
 	reg := newRegistry(s.devices, clock)
 	if err := s.shareDeviceChanges(reg); err != nil {
 		return nil, err
@@ -231,9 +234,29 @@ func (s *Server) decisionsToSecurity(ctx context.Context, ds []discovery.Decisio
 	return err
 }
 
-// Sources of security stream records.
-const (
-	SourceAgent     = "agent"     // security events sent by moat-agent
-	SourceDiscovery = "discovery" // token decisions
-	SourceHub       = "hub"       // authorization failures
-)
+// SourceDiscovery files token decisions in the security stream.
+const SourceDiscovery = "discovery"
+
+// authFailuresToSecurity appends authorization failures to the security
+// stream, filed under their hub with source "hub".
+func (s *Server) authFailuresToSecurity(ctx context.Context, fs []hub.AuthFailure) error {
+	recs := make([]eventlog.SecurityRecord, 0, len(fs))
+	for _, f := range fs {
+		data, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, eventlog.SecurityRecord{Hub: f.Hub, Source: hub.SourceHub, Device: f.Publisher, ID: f.ID, Data: data})
+	}
+	_, err := s.log.AppendSecurity(ctx, recs)
+	return err
+}
+
+// reportAuthFailure gives a refusal an id and queues it for the security
+// stream (never blocking the request).
+func (s *Server) reportAuthFailure(f hub.AuthFailure) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	f.ID = hex.EncodeToString(b[:])
+	s.authFeed.Publish(f)
+}

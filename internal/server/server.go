@@ -24,6 +24,7 @@ import (
 	"github.com/moatsec/moat/internal/eventlog"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
+	"github.com/moatsec/moat/internal/secfeed"
 	"github.com/moatsec/moat/internal/secret"
 	"github.com/moatsec/moat/internal/store"
 	"github.com/moatsec/moat/internal/store/stores"
@@ -49,7 +50,8 @@ type Server struct {
 	log      *eventlog.Log
 	core     *hub.Core
 	devices  *device.Service
-	feed     *discovery.Feed // token decisions → security stream
+	feed     *secfeed.Feed[discovery.Decision] // token decisions → security stream
+	authFeed *secfeed.Feed[hub.AuthFailure]    // authorization failures → security stream
 	http     *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
@@ -145,8 +147,10 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	if err != nil {
 		return nil, err
 	}
+	s.authFeed = secfeed.New("authorization failure feed", 10_000, s.authFailuresToSecurity, logger)
 	api, err := httpapi.New(s.core, httpapi.Options{MaxBody: cfg.MaxBody, ReadMaxWait: cfg.ReadMaxWait, Logger: logger,
-		Registerer: reg, Gatherer: reg, Ready: s.ready.Load,
+		AuthFailures: s.reportAuthFailure,
+		Registerer:   reg, Gatherer: reg, Ready: s.ready.Load,
 		Extra: append(deviceapi.Routes(s.devices, manage, s.authorizeDevice, logger), discoRoutes...)})
 	if err != nil {
 		return nil, err
@@ -266,10 +270,13 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) closeBackends() error {
 	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if s.feed != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.feed.Close(ctx)
-		cancel()
+	}
+	if s.authFeed != nil {
+		s.authFeed.Close(ctx)
 	}
 	if s.core != nil {
 		s.core.Close()

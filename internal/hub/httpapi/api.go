@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/moatsec/moat/internal/apierr"
 	"github.com/moatsec/moat/internal/hub"
+	"github.com/moatsec/moat/sas"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -32,6 +34,9 @@ type Options struct {
 	// Extra are routes of other services (the device registry, discovery)
 	// served on the same listener, with the same metrics and JSON 404/405.
 	Extra []Route
+	// AuthFailures, if set, is told of every request refused by
+	// authorization on a hub (for the security stream). It must not block.
+	AuthFailures func(hub.AuthFailure)
 }
 
 // Route is an extra endpoint: a ServeMux pattern such as
@@ -188,7 +193,33 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 
 // authorize checks the request's SAS token for right on resource.
 func (a *API) authorize(r *http.Request, resource string, right hub.Right) (hub.Principal, error) {
-	return a.core.Authorize(r.Header.Get("Authorization"), resource, right)
+	p, err := a.core.Authorize(r.Header.Get("Authorization"), resource, right)
+	if err != nil {
+		a.reportAuthFailure(r, resource, err)
+	}
+	return p, err
+}
+
+// reportAuthFailure tells AuthFailures of a refusal on a hub's resource.
+func (a *API) reportAuthFailure(r *http.Request, resource string, err error) {
+	if a.o.AuthFailures == nil {
+		return
+	}
+	parts := strings.Split(strings.TrimPrefix(resource, "/"), "/")
+	if len(parts) == 0 || parts[0] == "" {
+		return // namespace-level: no hub to file it under
+	}
+	f := hub.AuthFailure{Time: time.Now().UTC(), Hub: parts[0], Reason: apierr.As(err).Reason}
+	if len(parts) >= 3 && parts[1] == "publishers" {
+		f.Publisher = parts[2]
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		f.SourceAddress = host
+	}
+	if tok, err := sas.Parse(r.Header.Get("Authorization")); err == nil {
+		f.KeyName = tok.KeyName
+	}
+	a.o.AuthFailures(f)
 }
 
 // canonical path pieces from the URL.

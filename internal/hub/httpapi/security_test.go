@@ -166,3 +166,44 @@ func body2(t *testing.T) string {
 	b, _ := loginFailures(t, 1, "198.51.100.1")
 	return string(b)
 }
+
+// TestAuthFailuresReachSecurityStream: requests refused by authorization on
+// a hub are filed in its security stream (source "hub") for the center.
+func TestAuthFailuresReachSecurityStream(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{})
+	mustHub(t, s, "fleet", 1)
+	url := s.URL() + "/fleet/publishers/dev-9/messages"
+	// A token signed with a wrong key, then a revoked publisher.
+	bad := sign(s, "/fleet/publishers/dev-9", s.Root.SharedAccessKeyName, "d3Jvbmcga2V5IHdyb25nIGtleSB3cm9uZyBrZXkh", time.Hour)
+	if r, _ := call(t, "POST", url, bad, []byte("x"), nil); r.Status != 401 {
+		t.Fatalf("bad signature: %+v", r)
+	}
+	if r, _ := call(t, "PUT", s.URL()+"/fleet/revokedpublishers/dev-9", rootToken(s), nil, nil); r.Status != 201 {
+		t.Fatalf("revoke: %+v", r)
+	}
+	if r, _ := call(t, "POST", url, rootToken(s), []byte("x"), nil); r.Status != 401 || r.Reason != "publisher_revoked" {
+		t.Fatalf("revoked publisher: %+v", r)
+	}
+	var reasons []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(reasons) < 2 && time.Now().Before(deadline) {
+		reasons = reasons[:0]
+		for _, rec := range readSecurity(t, s, "fleet") {
+			if rec.Source != "hub" {
+				continue
+			}
+			var f hub.AuthFailure
+			if err := json.Unmarshal(rec.Data, &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.ID == "" || f.Publisher != "dev-9" || rec.Device != "dev-9" || f.SourceAddress != "127.0.0.1" || f.KeyName != s.Root.SharedAccessKeyName {
+				t.Errorf("record %+v", f)
+			}
+			reasons = append(reasons, f.Reason)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(reasons) != 2 || reasons[1] != "publisher_revoked" || reasons[0] == "" {
+		t.Fatalf("auth failures in the security stream: %v", reasons)
+	}
+}

@@ -53,6 +53,7 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, req hub.SendRequest, 
 		return err
 	}
 	if err := a.core.CheckPublisher(req.Hub, req.Publisher); err != nil {
+		a.reportAuthFailure(r, resource, err)
 		return err
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
