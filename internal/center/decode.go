@@ -148,6 +148,7 @@ func decodeAgent(r Record) ([]Event, *AgentMessage, error) {
 			e := base
 			e.ID = ev.ID + "/" + strconv.Itoa(i)
 			e.Fields = Flatten(it)
+			e.ItemKey = it.Key()
 			if a, ok := aggregateOf(it); ok {
 				e.Count = a.Hits()
 				if t, err := secmsg.ParseTime(a.FirstSeen); err == nil {

@@ -46,8 +46,9 @@ type Event struct {
 	// Count is how many occurrences the event stands for (HitCount, ≥ 1).
 	Count int64
 	// SnapshotMode and Change are set for snapshot items: "Full" or
-	// "Diff", and "Added", "Removed" or "Changed" in a Diff.
-	SnapshotMode, Change string
+	// "Diff", and "Added", "Removed" or "Changed" in a Diff. ItemKey is the
+	// item's secmsg Key (what a difference compares).
+	SnapshotMode, Change, ItemKey string
 	// Fields are the item's fields by their secmsg JSON name (RemoteAddress,
 	// Result, UserName, LocalPort, …), every value as a string (numbers in
 	// decimal, booleans "true"/"false", lists joined with ","). Absent

@@ -1,0 +1,360 @@
+package center
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moatsec/moat/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Store is what the center needs of the metadata store.
+type Store interface {
+	PutSecurityEvents(ctx context.Context, events []store.SecurityEvent) (inserted []bool, err error)
+	SecurityEventsSince(ctx context.Context, since time.Time, names []string, fn func(store.SecurityEvent) error) error
+	DeleteSecurityEventsBefore(ctx context.Context, t time.Time) (int64, error)
+	ApplySnapshot(ctx context.Context, device, name string, full bool, items []store.DeviceItem) error
+	TouchAgentSeen(ctx context.Context, seen map[string]store.AgentSeen) error
+}
+
+// Stream is the security stream (eventlog.Log.ConsumeSecurity through an
+// adapter that converts its records).
+type Stream interface {
+	Consume(ctx context.Context, durable string, maxBatch int, handle func(ctx context.Context, batch []Record) error) error
+}
+
+// Detector runs the detection rules (detect.Engine).
+type Detector interface {
+	Process(ctx context.Context, e *Event) []Detection
+	Tick(ctx context.Context, now time.Time) []Detection
+	// Warm feeds a past event to rebuild window state, emitting nothing.
+	Warm(e *Event)
+	// MaxWindow is the longest time a rule looks back.
+	MaxWindow() time.Duration
+}
+
+// Notifier is told of every raised or grown alert (notify.Notifier). It
+// must not block.
+type Notifier interface {
+	Notify(a Alert, created bool)
+}
+
+// Responder acts on alerts (respond.Responder).
+type Responder interface {
+	OnAlert(ctx context.Context, a Alert, created bool) error
+}
+
+// Options configure a Service.
+type Options struct {
+	Store     Store
+	Stream    Stream
+	Detector  Detector
+	Alerts    AlertSink
+	Notifier  Notifier  // nil = none
+	Responder Responder // nil = none
+	// Retention of stored events (default 30 days).
+	Retention time.Duration
+	// Durable is the consumer's name (default "center").
+	Durable string
+	// Batch is the most records handled at once (default 500).
+	Batch      int
+	Clock      func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Service is the center's pipeline.
+type Service struct {
+	o Options
+
+	mu      sync.Mutex // serializes handle and tick (the detector is single-threaded)
+	skipped atomic.Int64
+	m       metrics
+}
+
+type metrics struct {
+	events     *prometheus.CounterVec // by outcome: stored, duplicate, undecodable
+	detections prometheus.Counter
+	latency    prometheus.Histogram // hub acceptance → alert raised
+}
+
+// New returns a Service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Stream == nil || o.Detector == nil || o.Alerts == nil {
+		return nil, errors.New("center: Store, Stream, Detector and Alerts are required")
+	}
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	if o.Durable == "" {
+		o.Durable = "center"
+	}
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{o: o}
+	s.m = metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "moat", Subsystem: "center", Name: "events_total",
+			Help: "Security events seen by the center, by outcome: stored, duplicate (already stored), undecodable (records skipped)."}, []string{"outcome"}),
+		detections: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "moat", Subsystem: "center", Name: "detections_total",
+			Help: "Detections raised or grown."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "moat", Subsystem: "center", Name: "detection_latency_seconds",
+			Help:    "Time from the hub storing the event that completed a detection to its alert being recorded.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{s.m.events, s.m.detections, s.m.latency} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("center: metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Run warms the detector from the stored events, then follows the security
+// stream until ctx ends, evaluating absence rules and applying retention
+// on the side.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.warm(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.housekeeping(ctx)
+	}()
+	err := s.o.Stream.Consume(ctx, s.o.Durable, s.o.Batch, s.handle)
+	wg.Wait()
+	return err
+}
+
+// warm rebuilds the detector's windows from the events stored over the
+// longest window, so a restart in the middle of a window loses no counts.
+func (s *Service) warm(ctx context.Context) error {
+	since := s.o.Clock().Add(-s.o.Detector.MaxWindow())
+	n := 0
+	err := s.o.Store.SecurityEventsSince(ctx, since, nil, func(se store.SecurityEvent) error {
+		e := fromStore(se)
+		s.o.Detector.Warm(&e)
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("center: warm-up: %w", err)
+	}
+	s.o.Logger.Info("center: detection state rebuilt", "events", n, "since", since)
+	return nil
+}
+
+func (s *Service) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	lastPurge := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := s.o.Clock()
+		s.mu.Lock()
+		dets := s.o.Detector.Tick(ctx, now)
+		s.raise(ctx, dets)
+		s.mu.Unlock()
+		if now.Sub(lastPurge) >= time.Hour {
+			lastPurge = now
+			if n, err := s.o.Store.DeleteSecurityEventsBefore(ctx, now.Add(-s.o.Retention)); err != nil {
+				s.o.Logger.Warn("center: retention", "err", err)
+			} else if n > 0 {
+				s.o.Logger.Info("center: old security events deleted", "events", n)
+			}
+		}
+	}
+}
+
+// handle processes one batch of records: decode, store (dropping events
+// already stored), keep the devices' snapshot state and agent figures,
+// detect, raise alerts, notify and respond. An error (the store is down)
+// makes the consumer hand the same batch again.
+func (s *Service) handle(ctx context.Context, batch []Record) error {
+	var events []Event
+	agents := map[string]store.AgentSeen{}
+	msgOf := make([]int, 0, len(batch)) // events per record, to credit agent messages
+	var msgs []*AgentMessage
+	for _, r := range batch {
+		evs, am, err := Decode(r)
+		if err != nil {
+			s.skipped.Add(1)
+			s.m.events.WithLabelValues("undecodable").Inc()
+			s.o.Logger.Warn("center: record skipped", "sequence", r.Sequence, "source", r.Source, "err", err)
+			continue
+		}
+		events = append(events, evs...)
+		msgOf = append(msgOf, len(evs))
+		msgs = append(msgs, am)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]store.SecurityEvent, len(events))
+	for i := range events {
+		rows[i] = toStore(&events[i])
+	}
+	inserted, err := s.o.Store.PutSecurityEvents(ctx, rows)
+	if err != nil {
+		return fmt.Errorf("center: store events: %w", err)
+	}
+	// Agent figures, for the records with at least one new event (a
+	// redelivered record is not counted twice).
+	at := 0
+	for i, n := range msgOf {
+		isNew := false
+		for j := at; j < at+n; j++ {
+			isNew = isNew || inserted[j]
+		}
+		at += n
+		if am := msgs[i]; am != nil && isNew && am.Device != "" {
+			a := agents[am.Device]
+			a.Hub = am.Hub
+			a.Messages++
+			a.Events += int64(am.Events)
+			a.Bytes += int64(am.Bytes)
+			t := events[at-n].Received
+			if a.FirstSeen.IsZero() || t.Before(a.FirstSeen) {
+				a.FirstSeen = t
+			}
+			if t.After(a.LastSeen) {
+				a.LastSeen = t
+			}
+			agents[am.Device] = a
+		}
+	}
+	if len(agents) > 0 {
+		if err := s.o.Store.TouchAgentSeen(ctx, agents); err != nil {
+			return fmt.Errorf("center: agent figures: %w", err)
+		}
+	}
+	if err := s.applySnapshots(ctx, events, inserted); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stored := 0
+	for i := range events {
+		if !inserted[i] {
+			continue
+		}
+		stored++
+		s.raise(ctx, s.o.Detector.Process(ctx, &events[i]))
+	}
+	s.m.events.WithLabelValues("stored").Add(float64(stored))
+	s.m.events.WithLabelValues("duplicate").Add(float64(len(events) - stored))
+	return nil
+}
+
+// applySnapshots keeps each device's latest snapshot items: the new
+// snapshot events of a batch, grouped by device, name and mode.
+func (s *Service) applySnapshots(ctx context.Context, events []Event, inserted []bool) error {
+	type group struct {
+		device, name string
+		full         bool
+	}
+	var order []group
+	items := map[group][]store.DeviceItem{}
+	for i := range events {
+		e := &events[i]
+		if !inserted[i] || e.SnapshotMode == "" || e.Source != SourceAgent {
+			continue
+		}
+		if e.Name == "DroppedEventsStatistics" || e.Name == "MessageStatistics" {
+			continue // operational, not state
+		}
+		g := group{e.Device, e.Name, e.SnapshotMode == "Full"}
+		if _, ok := items[g]; !ok {
+			order = append(order, g)
+			items[g] = nil
+		}
+		if e.Fields["IsEmpty"] == "true" {
+			continue // an empty Full snapshot: nothing of that name
+		}
+		items[g] = append(items[g], store.DeviceItem{Key: e.ItemKey, Fields: e.Fields, Change: e.Change})
+	}
+	for _, g := range order {
+		if err := s.o.Store.ApplySnapshot(ctx, g.device, g.name, g.full, items[g]); err != nil {
+			return fmt.Errorf("center: snapshot state: %w", err)
+		}
+	}
+	return nil
+}
+
+// raise records detections as alerts and hands them on (s.mu held).
+func (s *Service) raise(ctx context.Context, dets []Detection) {
+	for _, d := range dets {
+		a, created, err := s.o.Alerts.Raise(ctx, d)
+		if err != nil {
+			s.o.Logger.Error("center: alert not recorded", "rule", d.Rule, "device", d.DeviceID, "err", err)
+			continue
+		}
+		s.m.detections.Inc()
+		if d.Trigger != nil && !d.Trigger.Received.IsZero() {
+			s.m.latency.Observe(s.o.Clock().Sub(d.Trigger.Received).Seconds())
+		}
+		if s.o.Responder != nil {
+			if err := s.o.Responder.OnAlert(ctx, a, created); err != nil {
+				s.o.Logger.Error("center: response failed", "alert", a.ID, "device", a.DeviceID, "err", err)
+			}
+		}
+		if s.o.Notifier != nil {
+			s.o.Notifier.Notify(a, created)
+		}
+	}
+}
+
+// Skipped reports records that could not be decoded.
+func (s *Service) Skipped() int64 { return s.skipped.Load() }
+
+func toStore(e *Event) store.SecurityEvent {
+	se := store.SecurityEvent{ID: e.ID, Device: e.Device, Hub: e.Hub, Source: e.Source, Name: e.Name, Time: e.Time,
+		LastTime: e.LastTime, Count: e.Count, SnapshotMode: e.SnapshotMode, Change: e.Change, Fields: e.Fields, Received: e.Received}
+	switch e.Name {
+	case "Login":
+		se.RemoteAddress, se.Result = e.Fields["RemoteAddress"], e.Fields["Result"]
+	case NameTokenDecision, NameAuthFailure:
+		se.RemoteAddress, se.Result = e.Fields["sourceAddress"], e.Fields["result"]
+		if e.Name == NameAuthFailure {
+			se.Result = e.Fields["reason"]
+		}
+	}
+	if e.ItemKey != "" { // stored with the fields, on a copy: rules never see it
+		f := make(map[string]string, len(e.Fields)+1)
+		for k, v := range e.Fields {
+			f[k] = v
+		}
+		f["_key"] = e.ItemKey
+		se.Fields = f
+	}
+	return se
+}
+
+func fromStore(se store.SecurityEvent) Event {
+	e := Event{ID: se.ID, Device: se.Device, Hub: se.Hub, Source: se.Source, Name: se.Name, Time: se.Time, LastTime: se.LastTime,
+		Count: se.Count, SnapshotMode: se.SnapshotMode, Change: se.Change, Fields: se.Fields, Received: se.Received}
+	if k, ok := e.Fields["_key"]; ok {
+		e.ItemKey = k
+		delete(e.Fields, "_key")
+	}
+	return e
+}
