@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -19,9 +17,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/moatsec/moat/internal/agent/agenttest"
 	"github.com/moatsec/moat/internal/agent/snapshot/snapshottest"
-	"github.com/moatsec/moat/internal/device"
-	"github.com/moatsec/moat/internal/hub"
-	"github.com/moatsec/moat/internal/moattest"
 	"github.com/moatsec/moat/internal/server"
 	"github.com/moatsec/moat/secmsg"
 )
@@ -47,7 +42,11 @@ func TestKill9AndRestart(t *testing.T) {
 }
 
 func kill9AndRestart(t *testing.T, bin string, tls bool) {
-	env := startEnv(t, tls)
+	start := agenttest.Start
+	if tls {
+		start = agenttest.StartTLS
+	}
+	env := start(t)
 	// Flush and send every second instead of every 10 s, so that the test
 	// takes seconds; the agent reads this at its first configuration poll.
 	putAgentConfig(t, env, `{"highPriorityInterval":"1s"}`)
@@ -116,27 +115,6 @@ func kill9AndRestart(t *testing.T, bin string, tls bool) {
 			killAfter, diff, first.logTail(), second.logTail())
 	}
 	t.Logf("%d attempts from %d sources written, %d events stored", total(want), len(want), len(evs))
-}
-
-// startEnv starts a server (HTTPS with its generated certificate when
-// tls) with hub "fleet" and device "dev-1", as agenttest.Start does.
-func startEnv(t *testing.T, tls bool) *agenttest.Env {
-	t.Helper()
-	if !tls {
-		return agenttest.Start(t)
-	}
-	s := moattest.Start(t, moattest.Options{TLS: true})
-	ctx := context.Background()
-	if _, err := s.Client.PutHub(ctx, "fleet", hub.HubSpec{Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
-	k := make([]byte, 32)
-	_, _ = crand.Read(k)
-	key := base64.StdEncoding.EncodeToString(k)
-	if _, err := s.Client.PutDevice(ctx, "dev-1", device.Device{Spec: device.Spec{Hub: "fleet", PrimaryKey: key}}); err != nil {
-		t.Fatal(err)
-	}
-	return &agenttest.Env{S: s, Hub: "fleet", Device: "dev-1", Key: key}
 }
 
 // buildAgent builds cmd/moat-agent into a temporary directory.
