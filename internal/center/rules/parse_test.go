@@ -158,7 +158,7 @@ value: [Protocol, LocalPort]
 			Origin: Origin{File: "ok.yaml", Line: 3}},
 		{ID: "seq", Title: "seq", Severity: "Low", Enabled: true, Kind: KindSequence, MaxAlertsPerMinute: 60,
 			Steps: []Step{{Rule: "brute", Line: 27}, {Match: &Filter{Name: []string{"Login"}, Fields: []FieldCond{{Field: "Result", Equal: []string{"Success"}}}}, Line: 28}},
-			By: []string{"device"}, Within: 24 * time.Hour, Origin: Origin{File: "ok.yaml", Line: 22}},
+			By:    []string{"device"}, Within: 24 * time.Hour, Origin: Origin{File: "ok.yaml", Line: 22}},
 		{ID: "off", Origin: Origin{File: "ok.yaml", Line: 30}},
 		{ID: "silent", Title: "silent", Severity: "Medium", Enabled: true, Kind: KindAbsence, MaxAlertsPerMinute: 60,
 			Match: &Filter{Source: []string{"agent"}}, Absence: "silent", For: time.Hour, Origin: Origin{File: "ok.yaml", Line: 33}},

@@ -37,7 +37,9 @@ func TestWatcherReload(t *testing.T) {
 		{"ignored files", func() { write(t, dir, ".hidden.yaml", "junk: ["); write(t, dir, "notes.txt", "junk") }, false, "", "brute,brute-success,mine,ports", false},
 		{"bad file keeps the good set", func() { write(t, dir, "a.yaml", bad) }, false, filepath.Join(dir, "a.yaml") + ":10: window: bad duration \"5 min\"", "brute,brute-success,mine,ports", true},
 		{"bad file reported once", func() {}, false, "", "brute,brute-success,mine,ports", true},
-		{"fixed", func() { write(t, dir, "a.yaml", good+"---\nid: two\nseverity: Low\nkind: match\nmatch: {name: Login}\n") }, true, "", "brute,brute-success,mine,ports,two", false},
+		{"fixed", func() {
+			write(t, dir, "a.yaml", good+"---\nid: two\nseverity: Low\nkind: match\nmatch: {name: Login}\n")
+		}, true, "", "brute,brute-success,mine,ports,two", false},
 		{"override built-in", func() {
 			write(t, dir, "b.yml", "id: ports\nseverity: High\nkind: newvalue\nmatch: {name: ListeningPorts}\nvalue: [LocalPort]\n")
 		}, true, "", "brute,brute-success,mine,ports,two", false},
