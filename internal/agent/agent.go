@@ -251,6 +251,16 @@ func (a *Agent) poll(ctx context.Context, now time.Time) {
 				a.flushAggregated(ctx, now)
 			}
 		}
+		if _, ok := t.Committed(); !ok && a.lastPos == nil {
+			// Nothing read yet on a first run: remember where reading
+			// started, so lines written while the agent is down later are
+			// not skipped by StartAtEnd.
+			if p, ok := t.Position(); ok {
+				if err := t.Commit(p); err != nil {
+					a.log.Warn("auth log checkpoint", "err", err)
+				}
+			}
+		}
 	}
 	for {
 		select {

@@ -138,3 +138,24 @@ func TestRefusedToken(t *testing.T) {
 		t.Errorf("failed attempts per source (-written +security stream):\n%s", diff)
 	}
 }
+
+// TestQuietFirstRunThenDown: an agent that never read a line and was
+// stopped must not skip, at its next start, the lines written while it
+// was down (StartAtEnd applies to the very first start only).
+func TestQuietFirstRunThenDown(t *testing.T) {
+	h := newHarness(t)
+	appendFile(t, h.authLog, failed(h.now(), 3000, "root", "198.51.100.70", 40000)) // history, before the first start: not counted
+	h.start(agent.BuildOptions{})
+	h.steps(3, time.Second)
+	h.stop()
+	h.clock.Advance(t, time.Minute)
+	appendFile(t, h.authLog, failed(h.now(), 3001, "root", "198.51.100.71", 40001), failed(h.now(), 3001, "root", "198.51.100.71", 40002))
+	h.start(agent.BuildOptions{})
+	h.stepUntil(10*time.Second, "the attempts written while the agent was down", func() bool {
+		got, _ := attempts(h.events())
+		return got["198.51.100.71"] == 2
+	})
+	if got, _ := attempts(h.events()); got["198.51.100.70"] != 0 {
+		t.Errorf("history before the first start was sent: %v", got)
+	}
+}

@@ -250,3 +250,14 @@ func (t *Tailer) Poll() ([]Line, error) {
 		}
 	}
 }
+
+// Position returns the position after the last complete line handed out
+// (where a restart should resume), and false while no file is open. A
+// consumer that has handed nothing on yet may Commit it so that a restart
+// starts there rather than, with StartAtEnd, at the then end of the file.
+func (t *Tailer) Position() (Position, bool) {
+	if !t.hasID {
+		return Position{}, false
+	}
+	return t.pos(), true
+}
