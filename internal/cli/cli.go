@@ -73,7 +73,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.BoolVar(&g.insecure, "insecure-skip-verify", false, "do not verify the server's TLS certificate (testing only)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServe(), newHubCmd(g), newRuleCmd(g), newPublisherCmd(g), newDeviceCmd(g), newSASCmd(g),
-		newSendCmd(g), newConsumeCmd(g), newBenchCmd(g), newAgentConfigCmd(g))
+		newSendCmd(g), newConsumeCmd(g), newBenchCmd(g), newAgentConfigCmd(g), newSimCmd(g),
+		newEventsCmd(g), newAlertsCmd(g), newRecommendationsCmd(g), newOverviewCmd(g), newResponseCmd(g), newNotificationsCmd(g), newRulesCmd(g))
 	return root
 }
 

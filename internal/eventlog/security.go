@@ -330,8 +330,8 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 	js := l.control().js
 	cctx, cancel := l.withTimeout(ctx)
 	cons, err := js.CreateOrUpdateConsumer(cctx, l.securityStream(), jetstream.ConsumerConfig{
-		Durable:       durable,
-		Description:   "Moat security center",
+		Durable:     durable,
+		Description: "Moat security center",
 		// Every record is acknowledged on its own: with AckAll, acknowledging
 		// a later record would also acknowledge one that reached a
 		// consumer that then died (a pull of a stopped run, a crash), and

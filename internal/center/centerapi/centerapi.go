@@ -36,7 +36,6 @@ type Store interface {
 	ListResponseActions(ctx context.Context, device string, limit int) ([]store.ResponseAction, error)
 }
 
-
 // Posture computes the recommendations and per-device scores.
 type Posture interface {
 	Recommendations(ctx context.Context) (recs any, scores map[string]int, err error)

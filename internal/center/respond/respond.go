@@ -211,4 +211,3 @@ func (r *Responder) Names(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
-
