@@ -100,8 +100,10 @@ type Progress struct {
 	Reported int `json:"reported"`
 	Planned  int `json:"planned"`
 	// AfterAttack marks the target's first send after its last accepted
-	// attack event: was it refused?
+	// attack event, Refusal its first refused one since then (the same
+	// send when the device was quarantined before it sent again).
 	AfterAttack bool `json:"afterAttack,omitempty"`
+	Refusal     bool `json:"refusal,omitempty"`
 	// AttackOver: every attack event has been sent (accepted or not).
 	AttackOver bool `json:"attackOver,omitempty"`
 }
@@ -119,9 +121,11 @@ type AttackReport struct {
 	Success string `json:"success,omitempty"`
 	// LastAccepted is when the hub accepted the last attack event.
 	LastAccepted time.Time `json:"lastAccepted,omitzero"`
-	// Next is the target's first send after LastAccepted: refused with
-	// "quarantined" or "publisher_revoked" when the center quarantined it.
-	Next *SendResult `json:"next,omitempty"`
+	// Next is the target's first send after LastAccepted, and FirstRefusal
+	// its first refused send since then: reason "quarantined" or
+	// "publisher_revoked" when the center quarantined it.
+	Next         *SendResult `json:"next,omitempty"`
+	FirstRefusal *SendResult `json:"firstRefusal,omitempty"`
 }
 
 // Result is a run's summary.
@@ -186,6 +190,12 @@ func (r Result) Print(w io.Writer) {
 					n.At.Sub(a.LastAccepted).Round(time.Millisecond), n)
 			} else {
 				fmt.Fprintln(w, "    no send after it before the run ended")
+			}
+			if n := a.FirstRefusal; n != nil && *n != *a.Next { // Next is set when FirstRefusal is
+				fmt.Fprintf(w, "    first refusal (%s) at %s, %s later: %s\n", n.Kind, stamp(n.At),
+					n.At.Sub(a.LastAccepted).Round(time.Millisecond), n)
+			} else if n == nil && a.Next != nil {
+				fmt.Fprintln(w, "    no send refused after it")
 			}
 		}
 	}

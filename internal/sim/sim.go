@@ -325,11 +325,17 @@ func (r *runner) noteTarget(d *simDevice, res SendResult, f flushed) {
 	switch {
 	case attack && res.Accepted:
 		a.Reported += f.failures
-		a.LastAccepted, a.Next = res.At, nil
-	case !a.LastAccepted.IsZero() && a.Next == nil:
-		next := res
-		a.Next = &next
-		p.AfterAttack = true
+		a.LastAccepted, a.Next, a.FirstRefusal = res.At, nil, nil
+	case a.LastAccepted.IsZero():
+	default:
+		if a.Next == nil {
+			next := res
+			a.Next, p.AfterAttack = &next, true
+		}
+		if !res.Accepted && a.FirstRefusal == nil {
+			refusal := res
+			a.FirstRefusal, p.Refusal = &refusal, true
+		}
 	}
 	if attack {
 		p.Failures = f.failures
@@ -342,7 +348,7 @@ func (r *runner) noteTarget(d *simDevice, res SendResult, f flushed) {
 	}
 	p.Reported = a.Reported
 	p.AttackOver = d.attack.done()
-	if r.o.OnProgress != nil && (attack || p.AfterAttack) {
+	if r.o.OnProgress != nil && (attack || p.AfterAttack || p.Refusal) {
 		r.o.OnProgress(p)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/moatsec/moat/internal/cli"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/hub/httpapi"
 	"github.com/moatsec/moat/internal/moattest"
@@ -105,8 +107,9 @@ func TestFleetWithAttack(t *testing.T) {
 	if a == nil || a.Reported != 30 || a.Refused != 0 || a.Success != "accepted" || a.LastAccepted.IsZero() {
 		t.Fatalf("attack report %+v: want 30 failures and the success accepted", a)
 	}
-	if a.Next == nil || !a.Next.Accepted {
-		t.Errorf("next send after the attack: %+v, want one, accepted (nothing quarantines here)", a.Next)
+	if a.Next == nil || !a.Next.Accepted || a.FirstRefusal != nil {
+		t.Errorf("next send after the attack: %+v, first refusal %+v: want one, accepted, and no refusal (nothing quarantines here)",
+			a.Next, a.FirstRefusal)
 	}
 
 	evs := securityEvents(t, s, "fleet")
@@ -212,8 +215,9 @@ func TestQuarantinedMidRun(t *testing.T) {
 	if quarantinedAt.IsZero() || a.Reported != 30 {
 		t.Fatalf("attack %+v: the 30 failures were not all accepted", a)
 	}
-	if a.Next == nil || a.Next.Accepted {
-		t.Fatalf("next send after the attack %+v: want it refused", a.Next)
+	// The hook quarantined the target before it sent again.
+	if a.Next == nil || a.Next.Accepted || a.FirstRefusal == nil || *a.FirstRefusal != *a.Next {
+		t.Fatalf("next send after the attack %+v, first refusal %+v: want the same, refused", a.Next, a.FirstRefusal)
 	}
 	if a.Next.Reason != tokenclient.ReasonQuarantined && a.Next.Reason != tokenclient.ReasonPublisherRevoked {
 		t.Errorf("refusal reason %q: want quarantined or publisher_revoked", a.Next.Reason)
@@ -224,14 +228,14 @@ func TestQuarantinedMidRun(t *testing.T) {
 	if res.Errors[a.Next.Reason] < 2 {
 		t.Errorf("errors %v: the target should keep being refused (success, then telemetry)", res.Errors)
 	}
-	var afterAttack []sim.Progress
+	var refusals []sim.Progress
 	for _, p := range progress {
-		if p.AfterAttack {
-			afterAttack = append(afterAttack, p)
+		if p.Refusal {
+			refusals = append(refusals, p)
 		}
 	}
-	if len(afterAttack) == 0 || afterAttack[len(afterAttack)-1].Send != *a.Next {
-		t.Errorf("progress after the attack %+v: want the last one to be the report's next send %+v", afterAttack, *a.Next)
+	if len(refusals) != 1 || refusals[0].Send != *a.FirstRefusal || !refusals[0].AfterAttack {
+		t.Errorf("refusals reported as progress %+v: want one, the report's %+v", refusals, *a.FirstRefusal)
 	}
 
 	// The others carried on: telemetry after the quarantine from each.
@@ -243,5 +247,47 @@ func TestQuarantinedMidRun(t *testing.T) {
 	}
 	if after["sim-0002"] || len(after) != 4 {
 		t.Errorf("telemetry after the quarantine from %v: want the 4 other devices only", after)
+	}
+}
+
+func TestCommand(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{})
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr strings.Builder
+		code := cli.Main(append([]string{"--server", s.URL(), "--data", s.Data}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	code, out, errOut := run("sim", "--devices", "3", "--hub", "demo", "--attack", "ssh-brute-force:2", "--success",
+		"--attack-window", "300ms", "--flush-interval", "100ms", "--telemetry-rate", "20", "--stats-interval", "200ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"sim: 3 devices on hub demo (3 new, 0 reused)",
+		"0 refused or failed",
+		"sim-0002 reported 10 failed SSH logins (30/30 accepted): accepted",
+		"attack ssh-brute-force on sim-0002 from 198.51.100.66: 30 of 30 failed logins accepted; successful login accepted",
+		"no send refused after it",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, errOut = run("-o", "json", "sim", "--devices", "2", "--hub", "demo", "--telemetry-rate", "0")
+	var res sim.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Reused != 2 || res.Attack != nil || res.Telemetry != 0 {
+		t.Errorf("json run: exit %d, %+v:\n%s%s", code, res, out, errOut)
+	}
+
+	for _, bad := range [][]string{
+		{"sim", "--attempts", "5"},
+		{"sim", "--attack", "port-scan"},
+		{"sim", "--attack", "ssh-brute-force:sim-0009", "--devices", "3"},
+		{"sim", "--devices", "0"},
+	} {
+		if code, _, _ := run(bad...); code == 0 {
+			t.Errorf("%v: exit 0", bad)
+		}
 	}
 }
