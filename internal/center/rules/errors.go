@@ -46,11 +46,3 @@ func (l ErrorList) Unwrap() []error {
 	}
 	return out
 }
-
-// err returns l as an error, nil when empty.
-func (l ErrorList) err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
