@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/moatsec/moat/internal/agent/upload"
@@ -119,9 +120,10 @@ func agentID(deviceID string) string {
 type encoder struct {
 	version, agent string
 	envelope       []byte // `{"AgentVersion":…,"Events":[`
+	gzip           *sync.Pool
 }
 
-func newEncoder(version, agent string) (*encoder, error) {
+func newEncoder(version, agent string, zp *sync.Pool) (*encoder, error) {
 	env, err := json.Marshal(struct {
 		AgentVersion         string `json:"AgentVersion"`
 		AgentID              string `json:"AgentId"`
@@ -130,7 +132,7 @@ func newEncoder(version, agent string) (*encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &encoder{version: version, agent: agent, envelope: append(env[:len(env)-1], `,"Events":[`...)}, nil
+	return &encoder{version: version, agent: agent, envelope: append(env[:len(env)-1], `,"Events":[`...), gzip: zp}, nil
 }
 
 // request is one encoded send.
@@ -190,12 +192,20 @@ func (e *encoder) security(events []secmsg.Event) (request, error) {
 		h.Set("Content-Type", upload.BatchContentType)
 	}
 	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
+	zw := e.gzip.Get().(*gzip.Writer)
+	defer e.gzip.Put(zw)
+	zw.Reset(&z)
 	_, _ = zw.Write(raw)
 	if err := zw.Close(); err != nil {
 		return request{}, err
 	}
 	return request{body: z.Bytes(), header: h, messages: len(msgs), events: len(events)}, nil
+}
+
+// newGzipPool returns a pool of compressors for encoders to share: a new
+// one allocates most of a megabyte.
+func newGzipPool() *sync.Pool {
+	return &sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 }
 
 // telemetry is one telemetry event: unmarked JSON, as a device's own

@@ -26,7 +26,7 @@ const (
 	DefaultAttackWindow  = time.Minute
 	DefaultFlushInterval = 10 * time.Second // the agent's aggregation window
 	DefaultStatsInterval = time.Minute
-	DefaultConcurrency   = 64
+	DefaultConcurrency   = 256
 	DefaultAgentVersion  = "0.0.0-sim"
 	maxRamp              = 30 * time.Second
 	rampPerDevice        = 2 * time.Millisecond

@@ -25,7 +25,8 @@ const (
 // Reasons of failures that are not the server's.
 const (
 	ReasonUnreachable = "unreachable" // the server could not be reached or its answer was unusable
-	ReasonCanceled    = "canceled"    // the run was interrupted during the send
+	ReasonCanceled    = "canceled"    // the run was interrupted, or ended, during the send
+	ReasonTimeout     = "timeout"     // no answer within 30 s
 )
 
 // SendResult is the outcome of one send.
@@ -73,6 +74,8 @@ func classify(err error) (status int, reason, message string) {
 		status, reason, message = h.Status, h.Reason, h.Message
 	case errors.Is(err, context.Canceled):
 		return 0, ReasonCanceled, ""
+	case errors.Is(err, context.DeadlineExceeded):
+		return 0, ReasonTimeout, ""
 	default:
 		return 0, ReasonUnreachable, truncate(err.Error(), 200)
 	}
@@ -115,7 +118,7 @@ type AttackReport struct {
 	From     string `json:"from"`
 	Planned  int    `json:"planned"`  // failed logins to report
 	Reported int    `json:"reported"` // failed logins the hub accepted
-	Refused  int    `json:"refused"`  // failed logins in refused sends
+	Refused  int    `json:"refused"`  // failed logins in sends refused or failed
 	// Success is the successful login's outcome: "accepted", the refusal,
 	// or "" when none was asked for or the run ended before it.
 	Success string `json:"success,omitempty"`
@@ -177,7 +180,7 @@ func (r Result) Print(w io.Writer) {
 	if a := r.Attack; a != nil {
 		fmt.Fprintf(w, "  attack %s on %s from %s: %d of %d failed logins accepted", a.Kind, a.Device, a.From, a.Reported, a.Planned)
 		if a.Refused > 0 {
-			fmt.Fprintf(w, ", %d refused", a.Refused)
+			fmt.Fprintf(w, ", %d not delivered", a.Refused)
 		}
 		if a.Success != "" {
 			fmt.Fprintf(w, "; successful login %s", a.Success)
@@ -205,7 +208,7 @@ func stamp(t time.Time) string { return t.UTC().Format("15:04:05.000Z") }
 
 func byteCount(n int64) string {
 	switch {
-	case n >= 10<<20:
+	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 	case n >= 10<<10:
 		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))

@@ -110,6 +110,7 @@ func (r *runner) devices(ids []identity) ([]*simDevice, error) {
 	tr.MaxIdleConnsPerHost = r.o.Concurrency
 	hc := &http.Client{Transport: tr}
 	ns := r.o.Conn.Namespace()
+	zp := newGzipPool()
 	devs := make([]*simDevice, len(ids))
 	for i, id := range ids {
 		tc, err := tokenclient.New(tokenclient.Config{Server: r.o.Server, Namespace: ns, DeviceID: id.id, Key: id.key,
@@ -117,7 +118,7 @@ func (r *runner) devices(ids []identity) ([]*simDevice, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sim: device %s: %w", id.id, err)
 		}
-		enc, err := newEncoder(r.o.AgentVersion, agentID(id.id))
+		enc, err := newEncoder(r.o.AgentVersion, agentID(id.id), zp)
 		if err != nil {
 			return nil, err
 		}
@@ -127,8 +128,17 @@ func (r *runner) devices(ids []identity) ([]*simDevice, error) {
 	return devs, nil
 }
 
-// play runs the workers until the run ends.
-func (r *runner) play(ctx context.Context) {
+// Bounds on sends: each one, and those still under way when the run ends.
+const (
+	sendTimeout = 30 * time.Second
+	stopGrace   = 5 * time.Second
+)
+
+// play runs the workers until the run ends, then gives the sends under way
+// stopGrace to finish before cancelling them.
+func (r *runner) play(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	stop := make(chan struct{})
 	work := make(chan *simDevice)
 	var wg sync.WaitGroup
@@ -155,10 +165,20 @@ func (r *runner) play(ctx context.Context) {
 			}
 		})
 	}()
-	r.waitEnd(ctx)
+	r.waitEnd(parent)
 	close(stop)
 	<-dispatched
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-r.clock.After(stopGrace):
+		cancel()
+		<-finished
+	}
 }
 
 // waitEnd returns when the run is over: after Duration, or once the
@@ -286,7 +306,9 @@ func (r *runner) sendSecurity(ctx context.Context, d *simDevice, kind string, ev
 
 // send makes one request as the device and counts its outcome.
 func (r *runner) send(ctx context.Context, d *simDevice, kind string, req request, f flushed) SendResult {
-	err := d.tc.SendWithHeader(ctx, req.body, req.header)
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	err := d.tc.SendWithHeader(sctx, req.body, req.header)
+	cancel()
 	res := SendResult{Kind: kind, At: r.clock.Now(), Accepted: err == nil}
 	res.Status, res.Reason, res.Message = classify(err)
 	if res.Accepted {

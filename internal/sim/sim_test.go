@@ -291,3 +291,30 @@ func TestCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestServerGoneMidRun(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{})
+	o := fast(s)
+	o.Duration = time.Second
+	var once sync.Once
+	closed := make(chan struct{})
+	o.OnProgress = func(p sim.Progress) {
+		once.Do(func() {
+			go func() {
+				defer close(closed)
+				_ = s.Close(context.Background())
+			}()
+		})
+	}
+	res, err := sim.Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-closed
+	if res.Errors[sim.ReasonUnreachable] == 0 || res.Requests == 0 {
+		t.Errorf("%d sends accepted, errors %v: want some accepted, then unreachable ones", res.Requests, res.Errors)
+	}
+	if a := res.Attack; a.Reported+a.Refused > a.Planned || a.Reported == 0 {
+		t.Errorf("attack %+v", a)
+	}
+}

@@ -296,7 +296,7 @@ func decode(t *testing.T, req request) [][]byte {
 }
 
 func TestEncoderPacks(t *testing.T) {
-	enc, err := newEncoder("1.0", agentID("sim-0001"))
+	enc, err := newEncoder("1.0", agentID("sim-0001"), newGzipPool())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,6 +364,7 @@ func TestClassify(t *testing.T) {
 		{&tokenclient.Refusal{Status: 429, Reason: tokenclient.ReasonRateLimited}, 429, "rate_limited"},
 		{fmt.Errorf("send: %w", errors.New("dial tcp: connection refused")), 0, ReasonUnreachable},
 		{fmt.Errorf("send: %w", errCanceled()), 0, ReasonCanceled},
+		{fmt.Errorf("send: %w", context.DeadlineExceeded), 0, ReasonTimeout},
 	} {
 		status, reason, _ := classify(tc.err)
 		if status != tc.status || reason != tc.reason {
@@ -400,7 +401,7 @@ func TestResultPrint(t *testing.T) {
 	want := `sim: 5 devices on hub sim (3 new, 2 reused), 1m13.004s
   sends: 52 accepted, 3 refused or failed; 14 security messages (33 events), 38 telemetry events, 22.9 KB
   errors: publisher_revoked=1 quarantined=2
-  attack ssh-brute-force on sim-0001 from 198.51.100.66: 10 of 30 failed logins accepted, 20 refused; successful login refused 403 quarantined
+  attack ssh-brute-force on sim-0001 from 198.51.100.66: 10 of 30 failed logins accepted, 20 not delivered; successful login refused 403 quarantined
     last attack event accepted at 12:01:02.000Z
     next send (telemetry) at 12:01:02.400Z, 400ms later: accepted
     first refusal (login-failures) at 12:01:11.800Z, 9.8s later: refused 401 publisher_revoked: publisher sim-0001 is revoked
