@@ -242,3 +242,19 @@ func TestWarm(t *testing.T) {
 		t.Errorf("after warm: %v", ds)
 	}
 }
+
+func TestWarmSequence(t *testing.T) {
+	var evs []*center.Event
+	for i := range 6 {
+		evs = append(evs, fail("dev", "a", t0.Add(time.Duration(i)*time.Minute)))
+	}
+	en := New(builtinSet(t), Options{})
+	en.Warm(evs)
+	ds := run(en, login("dev", "a", "Success", t0.Add(20*time.Minute), 1))
+	if len(ds) != 1 || ds[0].Rule != "ssh-brute-force-success" {
+		t.Fatalf("success after a warmed brute force: %+v", ds)
+	}
+	if h := en.MaxHorizon(); h != 30*time.Minute {
+		t.Errorf("MaxHorizon = %s, want 30m (ssh-brute-force-success)", h)
+	}
+}
