@@ -16,7 +16,7 @@ import (
 // users, process starts (a few from /tmp, a few tools), token decisions.
 func benchEvents(n int) []*center.Event {
 	r := rand.New(rand.NewPCG(1, 2))
-	const devices, noise, attackers = 2000, 20000, 50
+	const devices, attackers = 2000, 50
 	out := make([]*center.Event, n)
 	for i := range out {
 		dev := fmt.Sprintf("dev-%d", r.IntN(devices))
@@ -27,10 +27,9 @@ func benchEvents(n int) []*center.Event {
 			e.Name = "Login"
 			e.Fields = map[string]string{"Result": "Fail", "RemoteAddress": fmt.Sprintf("203.0.113.%d", r.IntN(attackers)), "UserName": "root", "Operation": "Login"}
 			e.Count = int64(1 + r.IntN(3))
-		case x < 75: // background noise
+		case x < 75: // background noise: 20,000 addresses
 			e.Name = "Login"
 			e.Fields = map[string]string{"Result": "Fail", "RemoteAddress": fmt.Sprintf("198.51.%d.%d", r.IntN(80), r.IntN(250)), "UserName": "admin", "Operation": "Login"}
-			_ = noise
 		case x < 78:
 			e.Name = "Login"
 			e.Fields = map[string]string{"Result": "Success", "RemoteAddress": fmt.Sprintf("203.0.113.%d", r.IntN(attackers*4)), "UserName": "pi", "Operation": "Login"}
