@@ -95,6 +95,7 @@ type Store interface {
 
 	DeviceStore
 	SettingStore
+	SecurityStore
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

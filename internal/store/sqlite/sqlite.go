@@ -56,7 +56,8 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-var dialect = sqlstore.Dialect{IsForeignKeyViolation: isForeignKeyViolation, IsUniqueViolation: isUniqueViolation}
+var dialect = sqlstore.Dialect{IsForeignKeyViolation: isForeignKeyViolation, IsUniqueViolation: isUniqueViolation,
+	OrdinalRows: true}
 
 // Open opens the SQLite database at path, creating the file (mode 0600) and
 // its parent directories (mode 0700) if they do not exist, and migrates it to
@@ -178,7 +179,10 @@ func isForeignKeyViolation(err error) bool {
 		e.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER && strings.Contains(e.Error(), "FOREIGN KEY constraint failed")
 }
 
+// isUniqueViolation recognizes a UNIQUE constraint's violation and a
+// PRIMARY KEY's, which SQLite reports with its own code.
 func isUniqueViolation(err error) bool {
 	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	return errors.As(err, &e) &&
+		(e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }

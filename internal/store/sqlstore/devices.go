@@ -149,8 +149,18 @@ func (s *Store) SetDeviceStatus(ctx context.Context, id, status, reason string) 
 }
 
 // DeleteDevice removes a device and its tags, or returns store.ErrNotFound.
+// In the same transaction it deletes the device's security state (snapshot
+// items, agent figures, baseline values); its security history (events,
+// alerts, response actions) stays.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
-	deleted, err := execOne(ctx, s.write, deleteDevice, id)
+	var deleted bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if deleted, err = execOne(ctx, tx, deleteDevice, id); err != nil || !deleted {
+			return err
+		}
+		return deleteDeviceState(ctx, tx, id)
+	})
 	if err != nil {
 		return fmt.Errorf("delete device %q: %w", id, err)
 	}

@@ -2,7 +2,8 @@
 // backend. The backends (sqlite, postgres) open the connection pools, apply
 // their dialect's schema migrations and hand the pools to New; all queries
 // live here, written once in the SQL subset both dialects accept: $N
-// placeholders, INSERT … ON CONFLICT, and no RETURNING or dialect functions.
+// placeholders, INSERT … ON CONFLICT, RETURNING (SQLite 3.35 and later),
+// CASE rather than dialect functions such as GREATEST.
 //
 // Query text is identical across dialects; what differs is kept in the
 // backend: the DDL (per-dialect migration files), how connections are
@@ -39,6 +40,12 @@ type Dialect struct {
 	// send, which PostgreSQL rewards; the SQLite driver looks each
 	// placeholder up by name, at a cost quadratic in their number.
 	BulkValues int
+	// OrdinalRows makes the security tables' multi-row statements use
+	// anonymous ? placeholders, bound in order, instead of $N. SQLite
+	// treats $N as a name, which it looks up by a linear search when the
+	// statement is parsed and again when each value is bound: a statement
+	// of 7,000 values then spends most of its time there.
+	OrdinalRows bool
 }
 
 // Store implements store.Store over database/sql connection pools.
@@ -46,6 +53,8 @@ type Store struct {
 	write   *sql.DB // statements that modify data
 	read    *sql.DB // queries; the same pool as write unless the backend splits them
 	dialect Dialect
+	// fullEvents inserts a full statement's worth of security events.
+	fullEvents *lazyStmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,7 +66,9 @@ func New(write, read *sql.DB, d Dialect) *Store {
 	if d.BulkValues <= 0 {
 		d.BulkValues = defaultBulkValues
 	}
-	return &Store{write: write, read: read, dialect: d}
+	s := &Store{write: write, read: read, dialect: d}
+	s.fullEvents = &lazyStmt{query: s.insertEventsQuery(eventsPerStatement)}
+	return s
 }
 
 // timestamp returns the current time as the store records it.
@@ -80,7 +91,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pools. It is safe to call more than once.
 func (s *Store) Close() error {
-	err := s.write.Close()
+	err := errors.Join(s.fullEvents.close(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

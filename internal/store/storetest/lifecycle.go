@@ -115,3 +115,71 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("last-seen time after reopening = %v, %v; want %v", got, err, seen)
 	}
 }
+
+// testSecurityContextCanceled checks the security methods like
+// testContextCanceled: a canceled context fails them with context.Canceled,
+// and nothing is written.
+func testSecurityContextCanceled(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	ev := secEvent("e", "d", "a", 0)
+	calls := map[string]func() error{
+		"PutSecurityEvents": func() error { _, err := s.PutSecurityEvents(ctx, []store.SecurityEvent{ev}); return err },
+		"ListSecurityEvents": func() error {
+			_, err := s.ListSecurityEvents(ctx, store.SecurityEventFilter{})
+			return err
+		},
+		"SecurityEventsSince": func() error {
+			return s.SecurityEventsSince(ctx, t0, nil, func(store.SecurityEvent) error { return nil })
+		},
+		"DeleteSecurityEventsBefore": func() error { _, err := s.DeleteSecurityEventsBefore(ctx, t0); return err },
+		"TopSecurityEvents": func() error {
+			_, err := s.TopSecurityEvents(ctx, store.TopQuery{Name: "Login", By: store.TopByDevice})
+			return err
+		},
+		"RaiseAlert":     func() error { _, _, err := s.RaiseAlert(ctx, bruteForce("d", "a", 1, 0, 0, "e")); return err },
+		"GetAlert":       func() error { _, err := s.GetAlert(ctx, "x"); return err },
+		"ListAlerts":     func() error { _, err := s.ListAlerts(ctx, store.AlertFilter{}); return err },
+		"SetAlertStatus": func() error { _, err := s.SetAlertStatus(ctx, "x", store.AlertResolved, ""); return err },
+		"CountAlerts":    func() error { _, err := s.CountAlerts(ctx, t0, time.Hour); return err },
+		"ApplySnapshot": func() error {
+			return s.ApplySnapshot(ctx, "d", "ListeningPorts", true, []store.DeviceItem{{Key: "22"}})
+		},
+		"ListDeviceItems":      func() error { _, err := s.ListDeviceItems(ctx, "d", ""); return err },
+		"ListDevicesWithItems": func() error { _, err := s.ListDevicesWithItems(ctx); return err },
+		"TouchAgentSeen": func() error {
+			return s.TouchAgentSeen(ctx, map[string]store.AgentSeen{"d": {Messages: 1}})
+		},
+		"ListAgentSeen": func() error { _, err := s.ListAgentSeen(ctx); return err },
+		"RememberValues": func() error {
+			_, err := s.RememberValues(ctx, []store.BaselineValue{{Device: "d", Rule: "r", Value: "v"}})
+			return err
+		},
+		"PutResponsePolicy": func() error {
+			_, err := s.PutResponsePolicy(ctx, store.ResponsePolicy{Name: "p", Spec: []byte("{}")})
+			return err
+		},
+		"GetResponsePolicy":    func() error { _, err := s.GetResponsePolicy(ctx, "p"); return err },
+		"ListResponsePolicies": func() error { _, err := s.ListResponsePolicies(ctx); return err },
+		"DeleteResponsePolicy": func() error { return s.DeleteResponsePolicy(ctx, "p") },
+		"AddResponseAction": func() error {
+			_, err := s.AddResponseAction(ctx, store.ResponseAction{Device: "d", Action: "quarantine"})
+			return err
+		},
+		"ListResponseActions": func() error { _, err := s.ListResponseActions(ctx, "", 0); return err },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: err = %v, want context.Canceled", name, err)
+		}
+	}
+	diffEvents(t, "events after canceled writes", nil, listEvents(t, s, store.SecurityEventFilter{}))
+	diff(t, "alerts after canceled writes", []string{}, alertIDs(listAlerts(t, s, store.AlertFilter{})))
+	diff(t, "items after canceled writes", []string{}, itemsOf(t, s, "d", ""))
+	if seen, err := s.ListAgentSeen(t.Context()); err != nil || len(seen) != 0 {
+		t.Errorf("agents seen after canceled writes: %v, %v", seen, err)
+	}
+	if ps, err := s.ListResponsePolicies(t.Context()); err != nil || len(ps) != 0 {
+		t.Errorf("policies after canceled writes: %v, %v", ps, err)
+	}
+}
