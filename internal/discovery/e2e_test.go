@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -317,5 +318,39 @@ func TestDecisionsReachSecurityStream(t *testing.T) {
 	}
 	if want := []string{"issued", "network_not_allowed"}; fmt.Sprint(results) != fmt.Sprint(want) {
 		t.Fatalf("security stream decisions %v, want %v", results, want)
+	}
+}
+
+// TestFirstTokensOfANewHubAllWork: concurrent first token requests of a
+// new hub create its signing rule once; every token they get is accepted.
+func TestFirstTokensOfANewHubAllWork(t *testing.T) {
+	clk := moattest.NewClock(time.Now().UTC().Truncate(time.Second))
+	s := moattest.Start(t, moattest.Options{Clock: clk.Now, Config: func(c *config.Server) { c.Proxies = "127.0.0.1" }})
+	if _, err := s.Client.PutHub(context.Background(), "telemetry", hub.HubSpec{Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, s: s, clk: clk}
+	const n = 20
+	keys := make([]string, n)
+	for i := range n {
+		keys[i] = e.register(fmt.Sprintf("dev-%02d", i), nil)
+	}
+	grants := make([]map[string]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, grants[i] = e.token(fmt.Sprintf("dev-%02d", i), keys[i], "10.0.0.1", nil)
+		}()
+	}
+	wg.Wait()
+	for i, g := range grants {
+		if g == nil || g["token"] == nil {
+			t.Fatalf("device %d got no token: %v", i, g)
+		}
+		if code, reason := e.send(g); code != 201 {
+			t.Errorf("device %d: send with its first token: %d %s", i, code, reason)
+		}
 	}
 }

@@ -92,9 +92,10 @@ type Core struct {
 
 	parseSecurity SecurityParser
 
-	reloadMu sync.Mutex // serializes snapshot reloads
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	reloadMu  sync.Mutex // serializes snapshot reloads
+	signingMu sync.Mutex // serializes the creation of discovery signing rules
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 type pubKey struct{ hub, publisher string }

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +154,40 @@ func BenchmarkAuthorizeUncached(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// TestSigningKeyCreatedOnce: the first token requests of a new hub come
+// together; the discovery signing rule must be created once, so every
+// caller gets the key that stays valid.
+func TestSigningKeyCreatedOnce(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{})
+	ctx := context.Background()
+	if _, err := s.Client.PutHub(ctx, "fresh", hub.HubSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	core := s.Core()
+	const n = 16
+	keys := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, keys[i], errs[i] = core.SigningKey(ctx, "fresh")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	_, final, err := core.SigningKey(ctx, "fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if errs[i] != nil || keys[i] != final {
+			t.Errorf("caller %d: key %.8q…, err %v; the rule's key is %.8q…", i, keys[i], errs[i], final)
+		}
+	}
 }

@@ -298,7 +298,22 @@ func (c *Core) SigningKey(ctx context.Context, hub string) (name, key string, er
 	if e := c.rules.Load().byKey[ruleKey{hub, DiscoveryRuleName}]; e != nil {
 		return e.name, e.primary, nil
 	}
-	if _, _, err := c.putRule(ctx, hub, DiscoveryRuleName, []string{string(Send)}); err != nil {
+	// Created once: concurrent first token requests of a new hub would
+	// otherwise each create the rule, each replacing the keys the others
+	// signed with.
+	c.signingMu.Lock()
+	defer c.signingMu.Unlock()
+	if e := c.rules.Load().byKey[ruleKey{hub, DiscoveryRuleName}]; e != nil {
+		return e.name, e.primary, nil
+	}
+	if _, err := c.store.GetRule(ctx, hub, DiscoveryRuleName); err == nil {
+		// Another node created it: load it rather than replace its keys.
+		if err := c.reloadRules(ctx); err != nil {
+			return "", "", err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", "", mapStoreErr(err)
+	} else if _, _, err := c.putRule(ctx, hub, DiscoveryRuleName, []string{string(Send)}); err != nil {
 		return "", "", err
 	}
 	e := c.rules.Load().byKey[ruleKey{hub, DiscoveryRuleName}]
