@@ -16,21 +16,21 @@ import (
 
 // Limits of a configuration.
 const (
-	MaxChannels      = 64
-	MaxRules         = 256
-	MaxRecipients    = 50
-	MaxHeaders       = 32
-	MaxRuleIDs       = 200
-	MaxTags          = 32
-	MaxAttempts      = 10
-	MinSecretLen     = 16
-	MaxSecretLen     = 1024
-	MinPerAlert      = time.Second
-	MaxPerAlert      = 7 * 24 * time.Hour
-	MaxPerChannel    = 10000
-	MinEmailTimeout  = time.Second
-	MinHookTimeout   = 100 * time.Millisecond
-	MaxAttemptTimout = 5 * time.Minute
+	MaxChannels       = 64
+	MaxRules          = 256
+	MaxRecipients     = 50
+	MaxHeaders        = 32
+	MaxRuleIDs        = 200
+	MaxTags           = 32
+	MaxAttempts       = 10
+	MinSecretLen      = 16
+	MaxSecretLen      = 1024
+	MinPerAlert       = time.Second
+	MaxPerAlert       = 7 * 24 * time.Hour
+	MaxPerChannel     = 10000
+	MinEmailTimeout   = time.Second
+	MinHookTimeout    = 100 * time.Millisecond
+	MaxAttemptTimeout = 5 * time.Minute
 )
 
 // FieldError is a configuration that is not valid; Field names the
@@ -197,8 +197,8 @@ func (e *EmailConfig) validate(f string, add func(field, format string, args ...
 	if e.Username != "" && !e.TLS && e.StartTLS == StartTLSNone {
 		add(f+".startTLS", "credentials are never sent in clear: use %q or %q with a username, or tls", StartTLSRequired, StartTLSOpportunistic)
 	}
-	if v := e.Timeout.D(); v != 0 && (v < MinEmailTimeout || v > MaxAttemptTimout) {
-		add(f+".timeout", "%s is outside [%s, %s]", v, MinEmailTimeout, MaxAttemptTimout)
+	if v := e.Timeout.D(); v != 0 && (v < MinEmailTimeout || v > MaxAttemptTimeout) {
+		add(f+".timeout", "%s is outside [%s, %s]", v, MinEmailTimeout, MaxAttemptTimeout)
 	}
 }
 
@@ -237,8 +237,8 @@ func (w *WebhookConfig) validate(f string, add func(field, format string, args .
 			add(f+".headers."+k, "a value is at most 4096 printable characters")
 		}
 	}
-	if v := w.Timeout.D(); v != 0 && (v < MinHookTimeout || v > MaxAttemptTimout) {
-		add(f+".timeout", "%s is outside [%s, %s]", v, MinHookTimeout, MaxAttemptTimout)
+	if v := w.Timeout.D(); v != 0 && (v < MinHookTimeout || v > MaxAttemptTimeout) {
+		add(f+".timeout", "%s is outside [%s, %s]", v, MinHookTimeout, MaxAttemptTimeout)
 	}
 	if w.Attempts < 0 || w.Attempts > MaxAttempts {
 		add(f+".attempts", "%d is outside [1, %d]", w.Attempts, MaxAttempts)
