@@ -138,9 +138,11 @@ func decodeAgent(r Record) ([]Event, *AgentMessage, error) {
 			base.SnapshotMode = secmsg.SnapshotFull
 		}
 		if len(ev.Payload) == 0 {
+			// An empty event (an empty Full snapshot: nothing of that name
+			// on the device) is one event without fields.
 			e := base
 			e.ID = ev.ID + "/0"
-			e.Fields = map[string]string{"IsEmpty": "true"}
+			e.Fields = map[string]string{}
 			out = append(out, e)
 			continue
 		}

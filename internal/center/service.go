@@ -32,10 +32,11 @@ type Stream interface {
 type Detector interface {
 	Process(ctx context.Context, e *Event) []Detection
 	Tick(ctx context.Context, now time.Time) []Detection
-	// Warm feeds a past event to rebuild window state, emitting nothing.
-	Warm(e *Event)
-	// MaxWindow is the longest time a rule looks back.
-	MaxWindow() time.Duration
+	// Warm feeds past events (oldest first) to rebuild window state,
+	// emitting nothing.
+	Warm(events []*Event)
+	// MaxHorizon is the longest time a rule looks back.
+	MaxHorizon() time.Duration
 }
 
 // Notifier is told of every raised or grown alert (notify.Notifier). It
@@ -144,18 +145,18 @@ func (s *Service) Run(ctx context.Context) error {
 // warm rebuilds the detector's windows from the events stored over the
 // longest window, so a restart in the middle of a window loses no counts.
 func (s *Service) warm(ctx context.Context) error {
-	since := s.o.Clock().Add(-s.o.Detector.MaxWindow())
-	n := 0
+	since := s.o.Clock().Add(-s.o.Detector.MaxHorizon())
+	var evs []*Event
 	err := s.o.Store.SecurityEventsSince(ctx, since, nil, func(se store.SecurityEvent) error {
 		e := fromStore(se)
-		s.o.Detector.Warm(&e)
-		n++
+		evs = append(evs, &e)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("center: warm-up: %w", err)
 	}
-	s.o.Logger.Info("center: detection state rebuilt", "events", n, "since", since)
+	s.o.Detector.Warm(evs)
+	s.o.Logger.Info("center: detection state rebuilt", "events", len(evs), "since", since)
 	return nil
 }
 
@@ -287,7 +288,7 @@ func (s *Service) applySnapshots(ctx context.Context, events []Event, inserted [
 			order = append(order, g)
 			items[g] = nil
 		}
-		if e.Fields["IsEmpty"] == "true" {
+		if len(e.Fields) == 0 && e.ItemKey == "" {
 			continue // an empty Full snapshot: nothing of that name
 		}
 		items[g] = append(items[g], store.DeviceItem{Key: e.ItemKey, Fields: e.Fields, Change: e.Change})

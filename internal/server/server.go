@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,8 @@ type Server struct {
 	log      *eventlog.Log
 	core     *hub.Core
 	devices  *device.Service
+	box      *secret.Box
+	center   *centerParts                      // nil when the center does not run here
 	feed     *secfeed.Feed[discovery.Decision] // token decisions → security stream
 	authFeed *secfeed.Feed[hub.AuthFailure]    // authorization failures → security stream
 	http     *http.Server
@@ -95,6 +98,7 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	if err != nil {
 		return nil, err
 	}
+	s.box = box
 	if s.store, err = stores.Open(ctx, cfg.DB, cfg.Data); err != nil {
 		return nil, fmt.Errorf("server: metadata store: %w", err)
 	}
@@ -147,11 +151,15 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	if err != nil {
 		return nil, err
 	}
+	centerRoutes, err := s.startCenter(ctx, o.Clock, manage, reg)
+	if err != nil {
+		return nil, err
+	}
 	s.authFeed = secfeed.New("authorization failure feed", 10_000, s.authFailuresToSecurity, logger)
 	api, err := httpapi.New(s.core, httpapi.Options{MaxBody: cfg.MaxBody, ReadMaxWait: cfg.ReadMaxWait, Logger: logger,
 		AuthFailures: s.reportAuthFailure,
 		Registerer:   reg, Gatherer: reg, Ready: s.ready.Load,
-		Extra: append(deviceapi.Routes(s.devices, manage, s.authorizeDevice, logger), discoRoutes...)})
+		Extra: slices.Concat(deviceapi.Routes(s.devices, manage, s.authorizeDevice, logger), discoRoutes, centerRoutes)})
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +280,7 @@ func (s *Server) closeBackends() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.stopCenter(ctx)
 	if s.feed != nil {
 		s.feed.Close(ctx)
 	}
