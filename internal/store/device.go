@@ -56,6 +56,9 @@ type DeviceStore interface {
 	ListDevices(ctx context.Context, f DeviceFilter) ([]Device, error)
 	// SetDeviceStatus changes only the status and its reason.
 	SetDeviceStatus(ctx context.Context, id, status, reason string) error
+	// DeleteDevice removes a device with its tags and its security state
+	// (snapshot items, agent figures, baseline values); its security
+	// history (events, alerts, response actions) stays. ErrNotFound if absent.
 	DeleteDevice(ctx context.Context, id string) error
 	// PutLastSeen records when publishers last had an event accepted
 	// (hub, publisher → time), keeping the later time per publisher.

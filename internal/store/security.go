@@ -126,7 +126,7 @@ type SecurityEventStore interface {
 	// dropped and reported false (dedup for at-least-once delivery: a
 	// redelivered event has both). Two events with one ID and different
 	// times are both kept. An event with an empty or too long ID, or a
-	// time outside years 1..9999, fails the whole batch.
+	// time outside years 0..9999, fails the whole batch.
 	PutSecurityEvents(ctx context.Context, events []SecurityEvent) (inserted []bool, err error)
 	// ListSecurityEvents returns the events matching f, newest first
 	// (Time descending, then ID descending), at most f.Limit.

@@ -225,7 +225,7 @@ func encodeEvidence(ev []store.AlertEvidence) string {
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		// Unreachable: mergeEvidence keeps times within years 1..9999.
+		// Unreachable: mergeEvidence keeps times within years 0..9999.
 		panic(fmt.Sprintf("encode alert evidence: %v", err))
 	}
 	return string(b)

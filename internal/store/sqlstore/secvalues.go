@@ -35,10 +35,10 @@ func cut(s string, n int) string {
 	return s[:i]
 }
 
-// The range of times the store accepts: four-digit years, which keep the
-// text form SQLite stores ordered like the times.
+// The range of times the store accepts: four-digit years (those RFC 3339
+// can write), which keep the text form SQLite stores ordered like the times.
 var (
-	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	minTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
 )
 
@@ -55,7 +55,7 @@ func inRange(t time.Time) bool {
 // checkTime returns t stamped, or an error naming what when it is out of range.
 func checkTime(what string, t time.Time) (time.Time, error) {
 	if !inRange(t) {
-		return time.Time{}, fmt.Errorf("%s %v: outside years 1..9999", what, t)
+		return time.Time{}, fmt.Errorf("%s %v: outside years 0..9999", what, t)
 	}
 	return stamp(t), nil
 }

@@ -88,6 +88,12 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
 	if err := first.PutLastSeen(t.Context(), "h", map[string]time.Time{"d": seen}); err != nil {
 		t.Fatal(err)
 	}
+	putEvents(t, first, secEvent("ev", "d", "10.0.0.1", 0))
+	raise(t, first, bruteForce("d", "10.0.0.1", 5, 0, 1, "ev"))
+	applySnapshot(t, first, "d", "ListeningPorts", true, port("22", "sshd"))
+	wantEvents := listEvents(t, first, store.SecurityEventFilter{})
+	wantAlerts := listAlerts(t, first, store.AlertFilter{})
+	wantItems := listItems(t, first, "d")
 	wantHubs := listHubs(t, first)
 	wantDevices := listDevices(t, first, store.DeviceFilter{})
 	wantRules := listAllRules(t, first)
@@ -106,6 +112,9 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
 		{"rules", wantRules, listAllRules(t, second)},
 		{"checkpoints", wantCheckpoints, listCheckpoints(t, second, "h", "g")},
 		{"devices", wantDevices, listDevices(t, second, store.DeviceFilter{})},
+		{"security events", wantEvents, listEvents(t, second, store.SecurityEventFilter{})},
+		{"alerts", wantAlerts, listAlerts(t, second, store.AlertFilter{})},
+		{"device items", wantItems, listItems(t, second, "d")},
 	} {
 		if d := cmp.Diff(c.want, c.got); d != "" {
 			t.Errorf("%s after reopening (-before +after):\n%s", c.what, d)
@@ -114,6 +123,15 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store) {
 	if got, err := second.GetLastSeen(t.Context(), "h", "d"); err != nil || !got.Equal(seen) {
 		t.Errorf("last-seen time after reopening = %v, %v; want %v", got, err, seen)
 	}
+}
+
+func listItems(t *testing.T, s store.Store, device string) []store.DeviceItem {
+	t.Helper()
+	items, err := s.ListDeviceItems(t.Context(), device, "")
+	if err != nil {
+		t.Fatalf("ListDeviceItems(%q): %v", device, err)
+	}
+	return items
 }
 
 // testSecurityContextCanceled checks the security methods like

@@ -115,10 +115,10 @@ func testPutSecurityEvents(t *testing.T, s store.Store) {
 
 	// Invalid events fail the whole batch, which stores nothing.
 	for name, bad := range map[string]store.SecurityEvent{
-		"empty ID":         {Name: "Bad", Time: t0},
-		"long ID":          {ID: string(make([]byte, store.MaxSecurityEventID+1)), Name: "Bad", Time: t0},
-		"year 10000":       {ID: "bad-time", Name: "Bad", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-		"last time year 0": {ID: "bad-last", Name: "Bad", Time: t0, LastTime: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"empty ID":          {Name: "Bad", Time: t0},
+		"long ID":           {ID: string(make([]byte, store.MaxSecurityEventID+1)), Name: "Bad", Time: t0},
+		"year 10000":        {ID: "bad-time", Name: "Bad", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"last time year -1": {ID: "bad-last", Name: "Bad", Time: t0, LastTime: time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC)},
 	} {
 		if _, err := s.PutSecurityEvents(t.Context(), []store.SecurityEvent{secEvent("ok-"+name, "d", "", 0), bad}); err == nil {
 			t.Errorf("PutSecurityEvents with %s: err = nil", name)
@@ -126,6 +126,17 @@ func testPutSecurityEvents(t *testing.T, s store.Store) {
 	}
 	if got := listEvents(t, s, store.SecurityEventFilter{Device: "d"}); len(got) != 0 {
 		t.Errorf("failed batches stored %v", eventIDs(got))
+	}
+	// The extreme years RFC 3339 can write are stored, and ordered.
+	early := store.SecurityEvent{ID: "early", Name: "Extreme", Time: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)}
+	late := store.SecurityEvent{ID: "late", Name: "Extreme", Time: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)}
+	putEvents(t, s, early, late)
+	got = listEvents(t, s, store.SecurityEventFilter{Name: "Extreme"})
+	if len(got) != 2 || !got[0].Time.Equal(late.Time) || !got[1].Time.Equal(early.Time) {
+		t.Errorf("extreme times read back as %+v", got)
+	}
+	if got := listEvents(t, s, store.SecurityEventFilter{Name: "Extreme", Since: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)}); len(got) != 1 {
+		t.Errorf("events since year 1 = %v, want the late one", eventIDs(got))
 	}
 	if ins, err := s.PutSecurityEvents(t.Context(), nil); err != nil || len(ins) != 0 {
 		t.Errorf("PutSecurityEvents(nil) = %v, %v", ins, err)
