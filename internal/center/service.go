@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -195,17 +196,16 @@ func (s *Service) handle(ctx context.Context, batch []Record) error {
 	agents := map[string]store.AgentSeen{}
 	msgOf := make([]int, 0, len(batch)) // events per record, to credit agent messages
 	var msgs []*AgentMessage
-	for _, r := range batch {
-		evs, am, err := Decode(r)
-		if err != nil {
+	for _, d := range s.decodeAll(batch) {
+		if d.err != nil {
 			s.skipped.Add(1)
 			s.m.events.WithLabelValues("undecodable").Inc()
-			s.o.Logger.Warn("center: record skipped", "sequence", r.Sequence, "source", r.Source, "err", err)
+			s.o.Logger.Warn("center: record skipped", "sequence", d.rec.Sequence, "source", d.rec.Source, "err", d.err)
 			continue
 		}
-		events = append(events, evs...)
-		msgOf = append(msgOf, len(evs))
-		msgs = append(msgs, am)
+		events = append(events, d.evs...)
+		msgOf = append(msgOf, len(d.evs))
+		msgs = append(msgs, d.am)
 	}
 	if len(events) == 0 {
 		return nil
@@ -264,6 +264,41 @@ func (s *Service) handle(ctx context.Context, batch []Record) error {
 	s.m.events.WithLabelValues("stored").Add(float64(stored))
 	s.m.events.WithLabelValues("duplicate").Add(float64(len(events) - stored))
 	return nil
+}
+
+type decoded struct {
+	rec *Record
+	evs []Event
+	am  *AgentMessage
+	err error
+}
+
+// decodeAll decodes a batch's records, in parallel on every core (parsing
+// and checking the agents' messages is the pipeline's heaviest CPU work),
+// keeping their order.
+func (s *Service) decodeAll(batch []Record) []decoded {
+	out := make([]decoded, len(batch))
+	workers := min(runtime.GOMAXPROCS(0), (len(batch)+31)/32)
+	if workers <= 1 {
+		for i := range batch {
+			out[i].rec = &batch[i]
+			out[i].evs, out[i].am, out[i].err = Decode(batch[i])
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(batch); i += workers {
+				out[i].rec = &batch[i]
+				out[i].evs, out[i].am, out[i].err = Decode(batch[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // applySnapshots keeps each device's latest snapshot items: the new

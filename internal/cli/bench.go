@@ -87,9 +87,83 @@ raw durable appends into the event log on the same machine, with no HTTP.`,
 	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
 	f.StringVar(&natsURL, "nats", "", "own server and ceiling: external NATS URL instead of embedded JetStream")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and own server) to FILE")
-	cmd.AddCommand(ingest, newBenchTokensCmd(g))
+	cmd.AddCommand(ingest, newBenchTokensCmd(g), newBenchDetectCmd(g))
 	return cmd
 }
+
+func newBenchDetectCmd(g *globals) *cobra.Command {
+	var po bench.PipelineOptions
+	var lo bench.LatencyOptions
+	var noTLS bool
+	var cpuProfile string
+	cmd := &cobra.Command{
+		Use:   "detect",
+		Short: "Measure the security center: pipeline events/s, and latency to alert and to quarantine",
+		Long: `Two measurements. Pipeline (own node only): --records agent events (--items payload items each)
+of --devices devices are appended to the security stream, then the center's pipeline (decode,
+store with dedup, snapshot state, every built-in detection rule, alerts) drains them; events/s is
+the pipeline's rate. Latency: a node whose center runs, a quarantine response policy on
+ssh-brute-force, and --attacks devices each sending one security message with 5 failed logins
+from one source; the time from the hub's 201 to the alert being listed by the API, and to the
+device's next send being refused. Without --server it starts its own nodes in this process.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			stopProfile, err := startProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
+			fmt.Fprintf(out, "machine: %s\n", bench.Machine())
+			own := !cmd.Flags().Changed("server") && os.Getenv("MOAT_SERVER") == ""
+			if own && po.Records > 0 {
+				t, stop, err := startLocalServer(ctx, noTLS, "", func(c *config.Server) { c.Center = false })
+				if err != nil {
+					return err
+				}
+				po.Log, po.Store, po.Hub = t.srv.EventLog(), t.srv.Store(), "benchdetect"
+				r, err := bench.Pipeline(ctx, po)
+				stop()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "pipeline: %d events (%d records, %d items each) in %s: %.0f events/s, %d detections\n",
+					r.Events, r.Records, po.Items, r.Elapsed.Round(time.Millisecond), r.EventsPerSec(), r.Detections)
+			}
+			if lo.Attacks > 0 {
+				t, stop, err := g.benchTarget(cmd, noTLS, "", nil)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				lo.Server, lo.Conn, lo.TLS = t.url, t.conn, t.tls
+				r, err := bench.DetectLatency(ctx, lo)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "latency over %d attacks, from the hub's 201 to:\n", r.Attacks)
+				fmt.Fprintf(out, "  alert listed:     p50 %s  p90 %s  p99 %s  max %s\n", ms(r.Alert.P50), ms(r.Alert.P90), ms(r.Alert.P99), ms(r.Alert.Max))
+				fmt.Fprintf(out, "  send refused:     p50 %s  p90 %s  p99 %s  max %s\n", ms(r.Quarantine.P50), ms(r.Quarantine.P90), ms(r.Quarantine.P99), ms(r.Quarantine.Max))
+				if len(r.Errors) > 0 {
+					fmt.Fprintf(out, "  errors: %v\n", r.Errors)
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&po.Records, "records", 20000, "pipeline: security stream records (0 = skip the pipeline run)")
+	f.IntVar(&po.Items, "items", 10, "pipeline: payload items per record")
+	f.IntVar(&po.Devices, "devices", 1000, "pipeline: devices the events are spread over")
+	f.IntVar(&lo.Attacks, "attacks", 50, "latency: attacked devices (0 = skip the latency run)")
+	f.StringVar(&lo.Hub, "hub", "benchlatency", "latency: hub of the attacked devices (created if missing)")
+	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to FILE")
+	return cmd
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 
 func newBenchTokensCmd(g *globals) *cobra.Command {
 	var o bench.TokensOptions
@@ -167,6 +241,7 @@ type localServer struct {
 	conn sas.ConnectionString
 	tls  *tls.Config
 	own  bool
+	srv  *server.Server // own only
 }
 
 func startLocalServer(ctx context.Context, noTLS bool, natsURL string, tweak func(*config.Server)) (localServer, func(), error) {
@@ -189,7 +264,7 @@ func startLocalServer(ctx context.Context, noTLS bool, natsURL string, tweak fun
 		_ = srv.Close(context.Background())
 		os.RemoveAll(dir)
 	}
-	ls := localServer{url: srv.URL(), tls: &tls.Config{MinVersion: tls.VersionTLS12}, own: true}
+	ls := localServer{url: srv.URL(), tls: &tls.Config{MinVersion: tls.VersionTLS12}, own: true, srv: srv}
 	b, err := os.ReadFile(filepath.Join(dir, server.RootConnectionStringFile))
 	if err == nil {
 		ls.conn, err = sas.ParseConnectionString(strings.TrimSpace(string(b)))

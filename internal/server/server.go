@@ -247,6 +247,12 @@ func (s *Server) URL() string {
 // Core returns the hub core (for in-process tests and tools).
 func (s *Server) Core() *hub.Core { return s.core }
 
+// EventLog is the node's durable log (benchmarks and tests).
+func (s *Server) EventLog() *eventlog.Log { return s.log }
+
+// Store is the node's metadata store (benchmarks and tests).
+func (s *Server) Store() store.Store { return s.store }
+
 // Devices returns the device registry.
 func (s *Server) Devices() *device.Service { return s.devices }
 
