@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -336,14 +337,7 @@ func (c *Client) invalidateLocked() {
 func (c *Client) startLocked(ctx context.Context, now time.Time) *flight {
 	f := &flight{done: make(chan struct{}), gen: c.gen, start: now}
 	if c.key != "" {
-		// The service remembers every proof's signature until it expires and
-		// refuses a second use, so no two proofs may share an expiry.
-		se := now.Add(c.proofTTL).Unix()
-		if se <= c.lastSe {
-			se = c.lastSe + 1
-		}
-		c.lastSe = se
-		f.proof, _ = sas.SignIoTHub(c.ns+"/devices/"+c.id, "", c.key, time.Unix(se, 0)) // the key was checked by New
+		f.proof = c.proofLocked(now)
 	}
 	c.flight = f
 	// The request outlives a caller that gives up, so that the others
@@ -352,9 +346,51 @@ func (c *Client) startLocked(ctx context.Context, now time.Time) *flight {
 	go func() {
 		defer cancel()
 		tok, err := c.fetch(rctx, f.proof)
+		// A refused proof may have been used first by another client of
+		// this device (a process restarted within the second): retry with
+		// new ones, a few times. A wrong key fails again and backs off as
+		// usual.
+		for retry := 0; retry < 3 && f.proof != ""; retry++ {
+			var r *Refusal
+			if !errors.As(err, &r) || r.Reason != ReasonBadProof {
+				break
+			}
+			tok, err = c.fetch(rctx, c.nextProof())
+		}
 		c.finish(f, tok, err)
 	}()
 	return f
+}
+
+// proofLocked signs a new device proof (c.mu held). The service remembers
+// every proof's signature until it expires and refuses a second use, so no
+// two proofs may share an expiry. Within this client the expiries only
+// grow; the random part keeps two clients of one device (a process
+// restarted within the second) from signing the same proof: the expiry is
+// drawn from the second half of the proof's lifetime (a retry after a
+// refusal moves past the refused one).
+func (c *Client) proofLocked(now time.Time) string {
+	jitter := int64(0)
+	if q := int64(c.proofTTL / time.Second / 2); q > 1 {
+		jitter = mrand.Int64N(q)
+	}
+	se := now.Add(c.proofTTL).Unix() - jitter
+	if se <= c.lastSe {
+		se = c.lastSe + 1
+	}
+	c.lastSe = se
+	proof, _ := sas.SignIoTHub(c.ns+"/devices/"+c.id, "", c.key, time.Unix(se, 0)) // the key was checked by New
+	return proof
+}
+
+// nextProof signs a new proof, or returns "" for a client without a key.
+func (c *Client) nextProof() string {
+	if c.key == "" {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.proofLocked(c.clock())
 }
 
 // finish records the outcome of f and releases its callers.

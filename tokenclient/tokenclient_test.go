@@ -741,3 +741,23 @@ func TestSendWithHeader(t *testing.T) {
 		t.Fatalf("events %+v", res.Events)
 	}
 }
+
+// TestTwoClientsOfOneDevice: a device's process restarted within the same
+// second (two clients, one clock) still gets its tokens: the proofs differ,
+// or the refused one is replaced at once.
+func TestTwoClientsOfOneDevice(t *testing.T) {
+	t.Parallel()
+	e := start(t, nil)
+	ctx := context.Background()
+	for i := range 20 {
+		e.clock.Add(2 * time.Minute) // the earlier rounds' proofs expired
+		a, _ := e.client(t, nil)
+		b, _ := e.client(t, nil)
+		if _, err := a.Token(ctx); err != nil {
+			t.Fatalf("round %d, first client: %v", i, err)
+		}
+		if _, err := b.Token(ctx); err != nil {
+			t.Fatalf("round %d, second client in the same second: %v", i, err)
+		}
+	}
+}
