@@ -26,7 +26,11 @@ import (
 	"github.com/moatsec/moat/internal/center/notify"
 	"github.com/moatsec/moat/internal/center/respond"
 	"github.com/moatsec/moat/internal/client"
+	"github.com/moatsec/moat/internal/device"
+	"github.com/moatsec/moat/internal/hub"
+	"github.com/moatsec/moat/internal/moattest"
 	"github.com/moatsec/moat/internal/tlsutil"
+	"github.com/moatsec/moat/secmsg"
 )
 
 // openSSH2k is 2,000 lines of a real OpenSSH server log from the loghub
@@ -322,4 +326,63 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestRestartMidWindowLosesNoCounts: 3 failed logins, a server restart, 2
+// more within the window: the brute force (5) is detected, because the
+// restarted center rebuilds its windows from the stored events.
+func TestRestartMidWindowLosesNoCounts(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{})
+	ctx := context.Background()
+	if _, err := s.Client.PutHub(ctx, "fleet", hub.HubSpec{Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.PutDevice(ctx, "dev-1", device.Device{Spec: device.Spec{Hub: "fleet"}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	send := func(s *moattest.Server, from, n int) {
+		t.Helper()
+		items := make([]secmsg.Item, n)
+		for i := range items {
+			ts := now.Add(time.Duration(from+i) * time.Second).Format(time.RFC3339)
+			items[i] = secmsg.Login{Operation: secmsg.OperationLogin, UserName: "root", RemoteAddress: "198.51.100.99", Result: secmsg.ResultFail,
+				AuthMethod: secmsg.AuthPassword, Aggregate: secmsg.Aggregate{FirstSeen: ts, LastSeen: ts}}
+		}
+		body, err := secmsg.NewMessage("test", secmsg.NewID(), secmsg.NewEvent(secmsg.NameLogin, now, items...)).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Client.Send(ctx, client.Target{Hub: "fleet", Publisher: "dev-1"},
+			client.Event{Body: body, Properties: map[string]any{hub.SecurityProperty: hub.SecurityMarker}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func(s *moattest.Server) int {
+		page, err := s.Client.SecurityEvents(ctx, client.EventFilter{Device: "dev-1", Name: "Login", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Events)
+	}
+	alerts := func(s *moattest.Server) int {
+		page, err := s.Client.Alerts(ctx, client.AlertFilter{Rule: "ssh-brute-force", Device: "dev-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Alerts)
+	}
+	send(s, 0, 3)
+	waitFor(t, "3 stored events", func() bool { return stored(s) == 3 })
+	if alerts(s) != 0 {
+		t.Fatal("an alert after 3 attempts")
+	}
+	s = s.Restart(t)
+	send(s, 3, 2)
+	waitFor(t, "the brute-force alert after the restart", func() bool { return alerts(s) == 1 })
+	page, _ := s.Client.Alerts(ctx, client.AlertFilter{Rule: "ssh-brute-force", Device: "dev-1"})
+	if a := page.Alerts[0]; a.Count < 5 || a.SourceAddress != "198.51.100.99" {
+		t.Errorf("alert %+v", a)
+	}
 }
