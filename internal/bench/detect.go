@@ -246,7 +246,12 @@ func DetectLatency(ctx context.Context, o LatencyOptions) (LatencyResult, error)
 	if code, body, err := do("PUT", "/api/v1/response-policies/bench-latency", []byte(policy), map[string]string{"Content-Type": "application/json"}); err != nil || code >= 300 {
 		return res, fmt.Errorf("bench: policy: %d %s %v", code, body, err)
 	}
-	defer do("DELETE", "/api/v1/response-policies/bench-latency", nil, nil) //nolint:errcheck // best effort
+	defer func() { // best effort: leave no policy and no quarantined bench devices behind
+		_, _, _ = do("DELETE", "/api/v1/response-policies/bench-latency", nil, nil)
+		for i := range o.Attacks {
+			_, _, _ = do("DELETE", fmt.Sprintf("/api/v1/devices/lat-%04d", i), nil, nil)
+		}
+	}()
 	var alertLat, quarLat []time.Duration
 	marked := map[string]string{hub.SecurityProperty: hub.SecurityMarker, "Content-Type": "application/json"}
 	for i := range o.Attacks {

@@ -40,5 +40,5 @@ func AlertFromStore(a store.Alert) Alert {
 	}
 	return Alert{ID: a.ID, Rule: a.Rule, Title: a.Title, Severity: a.Severity, Technique: a.Technique, DeviceID: a.Device, Hub: a.Hub,
 		Key: a.Key, SourceAddress: a.SourceAddress, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Count: a.Count, Evidence: ev,
-		Status: a.Status, UpdatedAt: a.UpdatedAt, Remediation: a.Remediation}
+		Status: a.Status, StatusReason: a.StatusReason, UpdatedAt: a.UpdatedAt, Remediation: a.Remediation}
 }

@@ -386,3 +386,33 @@ func TestRestartMidWindowLosesNoCounts(t *testing.T) {
 		t.Errorf("alert %+v", a)
 	}
 }
+
+// TestNotificationSettingsRoundTrip: the settings read back (secrets
+// redacted) can be put back unchanged; the stored secrets stay.
+func TestNotificationSettingsRoundTrip(t *testing.T) {
+	s := moattest.Start(t, moattest.Options{})
+	ctx := context.Background()
+	cfg := []byte(`{"channels":[{"name":"hook","type":"webhook","webhook":{"url":"https://hooks.example.com/x","secret":"a-secret-of-twenty-bytes"}},
+		{"name":"mail","type":"email","email":{"host":"smtp.example.com","username":"u","password":"p4ss","from":"moat@example.com","to":["soc@example.com"]}}],
+		"rules":[{"name":"all","channels":["hook","mail"]}]}`)
+	if _, err := s.Client.PutNotifications(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	view, err := s.Client.Notifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(view), "a-secret-of-twenty-bytes") || strings.Contains(string(view), "p4ss") {
+		t.Fatalf("GET shows a secret: %s", view)
+	}
+	again, err := s.Client.PutNotifications(ctx, view)
+	if err != nil {
+		t.Fatalf("putting the redacted view back: %v", err)
+	}
+	if string(again) != string(view) {
+		t.Errorf("after the round trip:\n%s\nwant\n%s", again, view)
+	}
+	if _, err := s.Client.PutNotifications(ctx, []byte(`{"channels":[{"name":"x","type":"pager"}]}`)); client.ReasonOf(err) != "invalid_notifications" {
+		t.Errorf("bad settings: %v", err)
+	}
+}

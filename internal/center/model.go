@@ -125,6 +125,7 @@ type Alert struct {
 	Count         int64      `json:"count"`
 	Evidence      []Evidence `json:"evidence"`
 	Status        string     `json:"status"`
+	StatusReason  string     `json:"statusReason,omitempty"` // why it was dismissed or resolved
 	UpdatedAt     time.Time  `json:"updatedAt"`
 	// Remediation is the rule's advice.
 	Remediation string `json:"remediation,omitempty"`

@@ -283,13 +283,16 @@ func (s *Service) handleChunk(ctx context.Context, c decodedChunk) error {
 			agents[am.Device] = a
 		}
 	}
+	// The agent figures and snapshot state are derived data: a failure is
+	// logged, not retried, because a retried batch finds its events stored
+	// and would skip their detection.
 	if len(agents) > 0 {
 		if err := s.o.Store.TouchAgentSeen(ctx, agents); err != nil {
-			return fmt.Errorf("center: agent figures: %w", err)
+			s.o.Logger.Error("center: agent figures not recorded", "devices", len(agents), "err", err)
 		}
 	}
 	if err := s.applySnapshots(ctx, events, inserted); err != nil {
-		return err
+		s.o.Logger.Error("center: snapshot state not recorded", "err", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

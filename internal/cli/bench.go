@@ -132,6 +132,9 @@ device's next send being refused. Without --server it starts its own nodes in th
 					r.Events, r.Records, po.Items, r.Elapsed.Round(time.Millisecond), r.EventsPerSec(), r.Detections)
 			}
 			if lo.Attacks > 0 {
+				if !own {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: while it runs, the response policy bench-latency quarantines any device of %s with an ssh-brute-force alert\n", g.server)
+				}
 				t, stop, err := g.benchTarget(cmd, noTLS, "", nil)
 				if err != nil {
 					return err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -426,7 +425,7 @@ func newRulesCmd(g *globals) *cobra.Command {
 				return err
 			}
 			for _, p := range body.Problems {
-				fmt.Fprintln(os.Stderr, "problem:", p)
+				fmt.Fprintln(cmd.ErrOrStderr(), "problem:", p)
 			}
 			return g.print(json.RawMessage(raw), func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tKIND\tSEVERITY\tTECHNIQUE\tTITLE")

@@ -44,7 +44,7 @@ type Server struct {
 	TokenMaxTTL       time.Duration `yaml:"tokenMaxTTL" env:"MOAT_TOKEN_MAX_TTL" flag:"token-max-ttl" doc:"longest lifetime of an issued publisher token, whatever a device's policy says"`
 	TokenRate         int           `yaml:"tokenRatePerMinute" env:"MOAT_TOKEN_RATE_PER_MINUTE" flag:"token-rate-per-minute" doc:"token requests a device may make per minute (burst tokenBurst) before 429"`
 	TokenBurst        int           `yaml:"tokenBurst" env:"MOAT_TOKEN_BURST" flag:"token-burst" doc:"token requests a device may make at once"`
-	SecurityRetention time.Duration `yaml:"securityRetention" env:"MOAT_SECURITY_RETENTION" flag:"security-retention" doc:"how long the security stream keeps agent events, token decisions and authorization failures"`
+	SecurityRetention time.Duration `yaml:"securityRetention" env:"MOAT_SECURITY_RETENTION" flag:"security-retention" doc:"how long the security stream keeps agent events, token decisions and authorization failures, and the center its stored events"`
 	Center            bool          `yaml:"center" env:"MOAT_CENTER" flag:"center" doc:"run the security center (detections, alerts, responses) on this node; in a cluster, on one node only"`
 	RulesDir          string        `yaml:"rulesDir" env:"MOAT_RULES_DIR" flag:"rules-dir" doc:"directory of user detection rules (*.yaml), reloaded when they change"`
 	LogLevel          string        `yaml:"logLevel" env:"MOAT_LOG_LEVEL" flag:"log-level" doc:"debug, info, warn or error"`

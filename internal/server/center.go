@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -53,8 +54,10 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 	if clock == nil {
 		clock = time.Now
 	}
+	// Every node serves the API; a change made on a node without the
+	// center reaches the node that runs it through the notification.
 	opts := centerapi.Options{Store: s.store, Authorize: manage, Clock: clock, Logger: s.logger,
-		Posture: postureSource{s: s, clock: clock}}
+		Posture: &postureSource{s: s, clock: clock}, Settings: notificationSettings{s: s}, PoliciesChanged: s.centerChanged}
 	if !s.cfg.Center {
 		return centerapi.Routes(opts), nil
 	}
@@ -106,7 +109,6 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 			s.logger.Error("security center stopped", "err", err)
 		}
 	}()
-	opts.Settings = notificationSettings{s: s}
 	opts.Rules = ruleList{w}
 	opts.PoliciesChanged = func() { resp.Reload(); s.centerChanged() }
 	return centerapi.Routes(opts), nil
@@ -145,11 +147,10 @@ func (st stream) Consume(ctx context.Context, durable string, maxBatch int, hand
 }
 
 // baseline is the newvalue rules' memory, in the store. A device has
-// learned a rule once the rule's marker value is stored (put on the first
-// question, which the engine asks once per device before learning).
+// learned a rule once a marker is stored for it (put on the first question,
+// which the engine asks once per device before learning), under the rule id
+// with a '#' suffix: no rule id has one, so no value can imitate it.
 type baseline struct{ st store.Store }
-
-const learnedMarker = "\x00learned"
 
 func (b baseline) Remember(ctx context.Context, device, rule, value string) (bool, error) {
 	isNew, err := b.st.RememberValues(ctx, []store.BaselineValue{{Device: device, Rule: rule, Value: value}})
@@ -160,7 +161,7 @@ func (b baseline) Remember(ctx context.Context, device, rule, value string) (boo
 }
 
 func (b baseline) Learned(ctx context.Context, device, rule string) (bool, error) {
-	isNew, err := b.Remember(ctx, device, rule, learnedMarker)
+	isNew, err := b.Remember(ctx, device, rule+"#learned", "learned")
 	return !isNew, err
 }
 
@@ -283,15 +284,24 @@ func (n notificationSettings) Notifications(ctx context.Context) (json.RawMessag
 }
 
 func (n notificationSettings) PutNotifications(ctx context.Context, data []byte) (json.RawMessage, error) {
-	c, err := notify.Parse(data)
-	if err != nil {
-		return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_notifications", "%v", err)
+	// Secrets shown redacted ("********") keep the stored ones, so a
+	// document read with GET can be changed and put back.
+	var c notify.Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_notifications", "notifications: %v", err)
 	}
 	prev, err := n.s.loadNotifications(ctx)
 	if err != nil {
-		return nil, hub.StoreError(err)
+		// Unreadable (say, sealed with another master key): replace them.
+		n.s.logger.Warn("stored notification settings unreadable; replacing them", "err", err)
+		prev = notify.Config{}
 	}
-	if err := c.KeepSecrets(prev); err != nil { // "********" keeps the stored secret
+	if err := c.KeepSecrets(prev); err != nil {
+		return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_notifications", "%v", err)
+	}
+	if err := c.Validate(); err != nil {
 		return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_notifications", "%v", err)
 	}
 	plain, err := json.Marshal(c)
@@ -315,13 +325,12 @@ func (n notificationSettings) PutNotifications(ctx context.Context, data []byte)
 type postureSource struct {
 	s     *Server
 	clock func() time.Time
+	mu    sync.Mutex // one computation at a time: it reads every device
 }
 
-var postureMu sync.Mutex // one computation at a time: it reads every device
-
-func (p postureSource) Recommendations(ctx context.Context) (any, map[string]int, error) {
-	postureMu.Lock()
-	defer postureMu.Unlock()
+func (p *postureSource) Recommendations(ctx context.Context) (any, map[string]int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	s := p.s
 	in := posture.Input{Now: p.clock(), Items: map[string][]store.DeviceItem{}, Agents: map[string]store.AgentSeen{}, Config: posture.DefaultConfig()}
 	if err := s.eachDevice(ctx, func(d device.Device) {

@@ -97,9 +97,9 @@ type AlertFilter struct {
 
 // AlertBucket counts the alerts of one severity created in one time bucket.
 type AlertBucket struct {
-	Start    time.Time // the bucket's start, a multiple of its width since the Unix epoch (UTC)
-	Severity string
-	Count    int64
+	Start    time.Time `json:"start"` // the bucket's start, a multiple of its width since the Unix epoch (UTC)
+	Severity string    `json:"severity"`
+	Count    int64     `json:"count"`
 }
 
 // AlertStore keeps alerts.

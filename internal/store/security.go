@@ -111,11 +111,11 @@ type TopQuery struct {
 
 // TopEntry is one key of a TopSecurityEvents answer.
 type TopEntry struct {
-	Key     string    // the device or the remote address
-	Count   int64     // sum of the events' Count
-	Events  int64     // number of events
-	Devices int64     // distinct devices among them
-	Last    time.Time // latest event Time
+	Key     string    `json:"key"`     // the device or the remote address
+	Count   int64     `json:"count"`   // sum of the events' Count
+	Events  int64     `json:"events"`  // number of events
+	Devices int64     `json:"devices"` // distinct devices among them
+	Last    time.Time `json:"last"`    // latest event Time
 }
 
 // SecurityEventStore keeps the security event history.
