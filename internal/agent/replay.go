@@ -116,9 +116,7 @@ func (a *Agent) Replay(ctx context.Context, o ReplayOptions) (ReplayStats, error
 		return st, nil
 	}
 	st.First, st.Last = entries[0].t, entries[len(entries)-1].t
-	vc.mu.Lock()
-	vc.now = st.First
-	vc.mu.Unlock()
+	vc.Set(st.First)
 	cfg := a.Config()
 	nextFlush := st.First.Add(cfg.HighPriorityInterval.D())
 	prev := st.First
@@ -144,9 +142,7 @@ func (a *Agent) Replay(ctx context.Context, o ReplayOptions) (ReplayStats, error
 		}
 		prev = e.t
 		for !e.t.Before(nextFlush) { // the intervals that passed before this line
-			vc.mu.Lock()
-			vc.now = nextFlush
-			vc.mu.Unlock()
+			vc.Set(nextFlush)
 			add(attempts.Flush(nil, nextFlush))
 			a.flushAggregated(ctx, nextFlush)
 			if err := a.replaySend(ctx, nextFlush); err != nil {
@@ -157,11 +153,7 @@ func (a *Agent) Replay(ctx context.Context, o ReplayOptions) (ReplayStats, error
 				nextFlush = e.t.Truncate(cfg.HighPriorityInterval.D()).Add(cfg.HighPriorityInterval.D())
 			}
 		}
-		vc.mu.Lock()
-		if e.t.After(vc.now) {
-			vc.now = e.t
-		}
-		vc.mu.Unlock()
+		vc.AdvanceTo(e.t)
 		if e.login != nil {
 			add(attempts.Add(nil, e.login))
 		}
