@@ -151,7 +151,7 @@ func decodeAgent(r Record) ([]Event, *AgentMessage, error) {
 			e.ID = ev.ID + "/" + strconv.Itoa(i)
 			e.Fields = Flatten(it)
 			e.ItemKey = it.Key()
-			if a, ok := aggregateOf(it); ok {
+			if a, ok := secmsg.AggregateOf(it); ok {
 				e.Count = a.Hits()
 				if t, err := secmsg.ParseTime(a.FirstSeen); err == nil {
 					e.Time = t
@@ -166,24 +166,6 @@ func decodeAgent(r Record) ([]Event, *AgentMessage, error) {
 		}
 	}
 	return out, &AgentMessage{Device: dev, Hub: r.Hub, Bytes: len(ar.Message), Events: len(m.Events)}, nil
-}
-
-func aggregateOf(it secmsg.Item) (secmsg.Aggregate, bool) {
-	switch v := it.(type) {
-	case secmsg.Login:
-		return v.Aggregate, true
-	case secmsg.ProcessCreate:
-		return v.Aggregate, true
-	case secmsg.ProcessTerminate:
-		return v.Aggregate, true
-	case secmsg.ConnectionCreate:
-		return v.Aggregate, true
-	case secmsg.Diagnostic:
-		return v.Aggregate, true
-	case secmsg.ConfigurationError:
-		return v.Aggregate, true
-	}
-	return secmsg.Aggregate{}, false
 }
 
 // Flatten returns an item's fields by their JSON names, as strings

@@ -49,21 +49,7 @@ func normalize(it secmsg.Item) secmsg.Item {
 // hitsOf returns how many occurrences an item already stands for, and its
 // time span.
 func hitsOf(it secmsg.Item, at time.Time) (int64, time.Time, time.Time) {
-	var a secmsg.Aggregate
-	switch v := it.(type) {
-	case secmsg.Login:
-		a = v.Aggregate
-	case secmsg.ProcessCreate:
-		a = v.Aggregate
-	case secmsg.ProcessTerminate:
-		a = v.Aggregate
-	case secmsg.ConnectionCreate:
-		a = v.Aggregate
-	case secmsg.Diagnostic:
-		a = v.Aggregate
-	case secmsg.ConfigurationError:
-		a = v.Aggregate
-	}
+	a, _ := secmsg.AggregateOf(it)
 	first, last := at, at
 	if t, err := time.Parse(time.RFC3339, a.FirstSeen); err == nil {
 		first = t
@@ -81,27 +67,7 @@ func withHits(it secmsg.Item, hits int64, first, last time.Time) secmsg.Item {
 	if hits > 1 {
 		a.HitCount = hits
 	}
-	switch v := it.(type) {
-	case secmsg.Login:
-		v.Aggregate = a
-		return v
-	case secmsg.ProcessCreate:
-		v.Aggregate = a
-		return v
-	case secmsg.ProcessTerminate:
-		v.Aggregate = a
-		return v
-	case secmsg.ConnectionCreate:
-		v.Aggregate = a
-		return v
-	case secmsg.Diagnostic:
-		v.Aggregate = a
-		return v
-	case secmsg.ConfigurationError:
-		v.Aggregate = a
-		return v
-	}
-	return it
+	return secmsg.WithAggregate(it, a)
 }
 
 // Add records one item that happened at t.

@@ -55,23 +55,4 @@ func Diff(prev map[string]Signed, cur map[string]Signed) []secmsg.Item {
 }
 
 // WithChange returns a snapshot item marked with a change.
-func WithChange(it secmsg.Item, change string) secmsg.Item {
-	switch v := it.(type) {
-	case secmsg.ListeningPort:
-		v.Change = change
-		return v
-	case secmsg.FirewallRule:
-		v.Change = change
-		return v
-	case secmsg.LocalUser:
-		v.Change = change
-		return v
-	case secmsg.BaselineCheck:
-		v.Change = change
-		return v
-	case secmsg.SystemInformation:
-		v.Change = change
-		return v
-	}
-	return it
-}
+func WithChange(it secmsg.Item, change string) secmsg.Item { return secmsg.WithChange(it, change) }
