@@ -211,10 +211,24 @@ func (s *Service) handle(ctx context.Context, batch []Record) error {
 			}
 		}
 	}()
+	// The agent figures and the snapshot state are written once per
+	// batch (fewer transactions on the store's single writer). They are
+	// derived data: a failure is logged, not retried, because a retried
+	// batch finds its events stored and would skip their detection.
+	agents := map[string]store.AgentSeen{}
+	var snaps []Event
 	for c := range chunks {
-		if err := s.handleChunk(ctx, c); err != nil {
+		if err := s.handleChunk(ctx, c, agents, &snaps); err != nil {
 			return err
 		}
+	}
+	if len(agents) > 0 {
+		if err := s.o.Store.TouchAgentSeen(ctx, agents); err != nil {
+			s.o.Logger.Error("center: agent figures not recorded", "devices", len(agents), "err", err)
+		}
+	}
+	if err := s.applySnapshots(ctx, snaps); err != nil {
+		s.o.Logger.Error("center: snapshot state not recorded", "err", err)
 	}
 	return nil
 }
@@ -248,9 +262,10 @@ func (s *Service) decodeChunk(batch []Record) decodedChunk {
 	return c
 }
 
-func (s *Service) handleChunk(ctx context.Context, c decodedChunk) error {
+// handleChunk stores a chunk's events and detects on the new ones, adding
+// to the batch's agent figures and new snapshot events.
+func (s *Service) handleChunk(ctx context.Context, c decodedChunk, agents map[string]store.AgentSeen, snaps *[]Event) error {
 	events, msgOf, msgs := c.events, c.msgOf, c.msgs
-	agents := map[string]store.AgentSeen{}
 	if len(events) == 0 {
 		return nil
 	}
@@ -283,16 +298,10 @@ func (s *Service) handleChunk(ctx context.Context, c decodedChunk) error {
 			agents[am.Device] = a
 		}
 	}
-	// The agent figures and snapshot state are derived data: a failure is
-	// logged, not retried, because a retried batch finds its events stored
-	// and would skip their detection.
-	if len(agents) > 0 {
-		if err := s.o.Store.TouchAgentSeen(ctx, agents); err != nil {
-			s.o.Logger.Error("center: agent figures not recorded", "devices", len(agents), "err", err)
+	for i := range events {
+		if inserted[i] && events[i].SnapshotMode != "" && events[i].Source == SourceAgent {
+			*snaps = append(*snaps, events[i])
 		}
-	}
-	if err := s.applySnapshots(ctx, events, inserted); err != nil {
-		s.o.Logger.Error("center: snapshot state not recorded", "err", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -311,7 +320,7 @@ func (s *Service) handleChunk(ctx context.Context, c decodedChunk) error {
 
 // applySnapshots keeps each device's latest snapshot items: the new
 // snapshot events of a batch, grouped by device, name and mode.
-func (s *Service) applySnapshots(ctx context.Context, events []Event, inserted []bool) error {
+func (s *Service) applySnapshots(ctx context.Context, events []Event) error {
 	type group struct {
 		device, name string
 		full         bool
@@ -320,7 +329,7 @@ func (s *Service) applySnapshots(ctx context.Context, events []Event, inserted [
 	items := map[group][]store.DeviceItem{}
 	for i := range events {
 		e := &events[i]
-		if !inserted[i] || e.SnapshotMode == "" || e.Source != SourceAgent {
+		if e.SnapshotMode == "" || e.Source != SourceAgent {
 			continue
 		}
 		if e.Name == "DroppedEventsStatistics" || e.Name == "MessageStatistics" {
