@@ -3,7 +3,6 @@ package agent_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"github.com/moatsec/moat/internal/agent/agenttest"
 	"github.com/moatsec/moat/internal/agent/snapshot/firewall"
 	"github.com/moatsec/moat/internal/agent/snapshot/snapshottest"
-	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/secmsg"
 )
 
@@ -197,53 +195,10 @@ func (h *harness) now() time.Time { return h.clock.Now() }
 // appendLog appends lines to the auth log (creating it if needed).
 func (h *harness) appendLog(lines ...string) { appendFile(h.t, h.authLog, lines...) }
 
-// events returns the agent events the hub stored, as agenttest.Env.Events
-// does, but retrying a read the server answers with an error (a 503 the
-// embedded event log may give under load) for up to 10 s instead of
-// failing at once: the tests poll the stream while the agent writes to it.
+// events returns the agent events the hub stored.
 func (h *harness) events() []agenttest.Event {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		evs, err := tryEvents(h.env)
-		if err == nil {
-			return evs
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("reading the security stream: %v", err)
-		}
-		h.t.Logf("reading the security stream (retrying): %v", err)
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-func tryEvents(env *agenttest.Env) ([]agenttest.Event, error) {
-	var out []agenttest.Event
-	var from uint64 = 1
-	for {
-		resp, err := env.S.Client.ReadSecurity(context.Background(), env.Hub, env.Device, from, 1000, 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range resp.Records {
-			if r.Source != hub.SourceAgent {
-				continue
-			}
-			var ar hub.AgentRecord
-			if err := json.Unmarshal(r.Data, &ar); err != nil {
-				return nil, err
-			}
-			m, err := secmsg.Parse(ar.Message)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, agenttest.Event{Sequence: r.Sequence, AgentID: m.AgentID, Event: m.Events[0]})
-		}
-		if len(resp.Records) == 0 {
-			return out, nil
-		}
-		from = resp.Next
-	}
+	return h.env.Events(h.t)
 }
 
 func writeFile(t testing.TB, path, data string) {

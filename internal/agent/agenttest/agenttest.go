@@ -8,8 +8,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/moatsec/moat/internal/agent"
 	"github.com/moatsec/moat/internal/device"
@@ -68,15 +70,34 @@ type Event struct {
 	Event    secmsg.Event
 }
 
-// Events returns every agent security event of the hub, in order.
+// Events returns every agent security event of the device, in order. A
+// read the server answers with an error (a 503 the embedded event log may
+// give under load while an agent writes) is retried for up to 10 s before
+// the test fails: tests poll the stream while the agent writes to it.
 func (e *Env) Events(t testing.TB) []Event {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs, err := e.TryEvents()
+		if err == nil {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reading the security stream: %v", err)
+		}
+		t.Logf("reading the security stream (retrying): %v", err)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TryEvents reads every agent security event of the device once.
+func (e *Env) TryEvents() ([]Event, error) {
 	var out []Event
 	var from uint64 = 1
 	for {
 		resp, err := e.S.Client.ReadSecurity(context.Background(), e.Hub, e.Device, from, 1000, 0)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		for _, r := range resp.Records {
 			if r.Source != hub.SourceAgent {
@@ -84,16 +105,16 @@ func (e *Env) Events(t testing.TB) []Event {
 			}
 			var ar hub.AgentRecord
 			if err := json.Unmarshal(r.Data, &ar); err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 			m, err := secmsg.Parse(ar.Message)
 			if err != nil {
-				t.Fatalf("stored message: %v", err)
+				return nil, fmt.Errorf("stored message: %w", err)
 			}
 			out = append(out, Event{Sequence: r.Sequence, AgentID: m.AgentID, Event: m.Events[0]})
 		}
 		if len(resp.Records) == 0 {
-			return out
+			return out, nil
 		}
 		from = resp.Next
 	}
