@@ -270,7 +270,9 @@ func newSnapshotCmd(g *globals) *cobra.Command {
 			for _, name := range agentconf.SnapshotEvents {
 				items, err := src.Items(cmd.Context(), name)
 				if err != nil {
-					return err
+					// What cannot be read is left out, as the running agent does.
+					fmt.Fprintf(g.stderr, "moat-agent: %s left out: %v\n", name, err)
+					continue
 				}
 				evs = append(evs, secmsg.NewEvent(name, now, items...))
 			}
