@@ -70,33 +70,8 @@ func newHarnessOn(t *testing.T, env *agenttest.Env) *harness {
 	return h
 }
 
-// materialize writes the iotdevice fixture into a fresh directory and makes
-// its /var/log.
-func materialize(t testing.TB) string {
-	t.Helper()
-	fx, err := snapshottest.Open(snapshottest.IoTDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := fx.Materialize(root); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "var", "log"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Materialize may leave read-only directories: let TempDir's cleanup
-	// remove them.
-	t.Cleanup(func() {
-		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-	})
-	return root
-}
+// materialize writes the iotdevice fixture into a fresh directory.
+func materialize(t testing.TB) string { t.Helper(); return agenttest.Fixture(t) }
 
 // start builds the agent from h.cfg and runs it until stop; it returns once
 // the agent did its work of the first instant (fetch the configuration,

@@ -19,6 +19,36 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// fixtureRoot writes the named fixture tree into a new temporary directory
+// and points the configuration's root (and its state, unless one was
+// given) there. It returns the fixture's firewall file; cleanup removes the
+// directory.
+func (g *globals) fixtureRoot(name, prefix string) (firewallFile string, cleanup func(), err error) {
+	f, err := snapshottest.Open(name)
+	if err != nil {
+		return "", nil, fmt.Errorf("fixture %s (run from a source checkout): %w", name, err)
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	if err := f.Materialize(root); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	g.cfg.Root = root
+	if g.cfg.State == agent.Defaults().State {
+		g.cfg.State = filepath.Join(dir, "state")
+	}
+	return f.FirewallFile, cleanup, nil
+}
+
 func newBenchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure the agent"}
 	cmd.AddCommand(newFootprintCmd(g), newSteadyCmd(g), newWriterCmd())
@@ -40,26 +70,12 @@ time and peak RSS. The device must be registered (moat device create).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fixture != "" {
-				dir, err := os.MkdirTemp("", "moat-footprint-")
+				ff, cleanup, err := g.fixtureRoot(fixture, "moat-footprint-")
 				if err != nil {
 					return err
 				}
-				defer os.RemoveAll(dir)
-				f, err := snapshottest.Open(fixture)
-				if err != nil {
-					return fmt.Errorf("fixture %s (run from a source checkout): %w", fixture, err)
-				}
-				root := filepath.Join(dir, "root")
-				if err := os.Mkdir(root, 0o755); err != nil {
-					return err
-				}
-				if err := f.Materialize(root); err != nil {
-					return err
-				}
-				g.cfg.Root, firewallFile = root, f.FirewallFile
-				if g.cfg.State == agent.Defaults().State {
-					g.cfg.State = filepath.Join(dir, "state")
-				}
+				defer cleanup()
+				firewallFile = ff
 			}
 			if firewallFile == "" {
 				return errors.New("give --fixture, or --firewall-file with --root")
@@ -98,31 +114,16 @@ func newSteadyCmd(g *globals) *cobra.Command {
 		Short: "Measure the agent's CPU and memory while the auth log grows at --rate lines/s",
 		Long: `Run the agent on the real clock against a real Moat server while failed-login lines are
 appended to the auth log of a fixture tree at --rate per second, and report this process's CPU
-(percent of one core) and resident memory over --duration, after --warmup. The line writer runs
-in the same process; its cost is included.`,
+(percent of one core) and resident memory over --duration, after --warmup. The lines are written
+by a child process (moat-agent bench write-logins), so its cost is not counted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := os.MkdirTemp("", "moat-steady-")
+			ff, cleanup, err := g.fixtureRoot(fixture, "moat-steady-")
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
-			f, err := snapshottest.Open(fixture)
-			if err != nil {
-				return fmt.Errorf("fixture %s (run from a source checkout): %w", fixture, err)
-			}
-			root := filepath.Join(dir, "root")
-			if err := os.Mkdir(root, 0o755); err != nil {
-				return err
-			}
-			if err := f.Materialize(root); err != nil {
-				return err
-			}
-			g.cfg.Root = root
-			if g.cfg.State == agent.Defaults().State {
-				g.cfg.State = filepath.Join(dir, "state")
-			}
-			o.Firewall = &firewall.Options{File: f.FirewallFile}
+			defer cleanup()
+			o.Firewall = &firewall.Options{File: ff}
 			if err := g.load(cmd, true); err != nil {
 				return err
 			}

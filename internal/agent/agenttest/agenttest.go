@@ -9,11 +9,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/moatsec/moat/internal/agent"
+	"github.com/moatsec/moat/internal/agent/snapshot/snapshottest"
 	"github.com/moatsec/moat/internal/device"
 	"github.com/moatsec/moat/internal/hub"
 	"github.com/moatsec/moat/internal/moattest"
@@ -118,4 +121,32 @@ func (e *Env) TryEvents() ([]Event, error) {
 		}
 		from = resp.Next
 	}
+}
+
+// Fixture writes the typical-device fixture tree (snapshottest.IoTDevice)
+// into a fresh directory, with an empty /var/log, and returns its root.
+func Fixture(t testing.TB) string {
+	t.Helper()
+	fx, err := snapshottest.Open(snapshottest.IoTDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := fx.Materialize(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "var", "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Materialize may leave read-only directories: let TempDir's cleanup
+	// remove them.
+	t.Cleanup(func() {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				_ = os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+	})
+	return root
 }

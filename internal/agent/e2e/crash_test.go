@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/moatsec/moat/internal/agent/agenttest"
-	"github.com/moatsec/moat/internal/agent/snapshot/snapshottest"
 	"github.com/moatsec/moat/internal/server"
 	"github.com/moatsec/moat/secmsg"
 )
@@ -309,28 +307,5 @@ func putAgentConfig(t *testing.T, env *agenttest.Env, body string) {
 	}
 }
 
-// materialize writes the iotdevice fixture into a fresh directory with an
-// empty /var/log.
-func materialize(t *testing.T) string {
-	t.Helper()
-	fx, err := snapshottest.Open(snapshottest.IoTDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := fx.Materialize(root); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "var", "log"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-	})
-	return root
-}
+// materialize writes the iotdevice fixture into a fresh directory.
+func materialize(t testing.TB) string { t.Helper(); return agenttest.Fixture(t) }
