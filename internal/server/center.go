@@ -72,7 +72,7 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 	if _, _, err := w.Reload(); err != nil {
 		s.logger.Error("detection rules refused; the built-in rules run", "dir", s.cfg.RulesDir, "err", err)
 	}
-	eng := detect.New(w.Current(), detect.Options{Clock: clock, Baseline: baseline{s.store}, Devices: registered{s}, Logger: s.logger.With("component", "detect")})
+	eng := detect.New(w.Current(), detect.Options{Clock: clock, Baseline: baseline{s.store}, Devices: &registered{s: s}, Logger: s.logger.With("component", "detect")})
 	ncfg, err := s.loadNotifications(ctx)
 	if err != nil {
 		s.logger.Error("notification settings unreadable; none sent until they are set again", "err", err)
@@ -165,10 +165,47 @@ func (b baseline) Learned(ctx context.Context, device, rule string) (bool, error
 	return !isNew, err
 }
 
-// registered lists the registry's devices for absence rules.
-type registered struct{ s *Server }
+// registered lists the registry's devices for absence rules. The engine
+// asks from its processing goroutine, so the answer comes from a copy that
+// a background refresh renews (listing a large registry takes a while and
+// must not hold the pipeline); only the first answer waits for the list.
+type registered struct {
+	s *Server
 
-func (r registered) Registered(ctx context.Context) ([]detect.RegisteredDevice, error) {
+	mu         sync.Mutex
+	list       []detect.RegisteredDevice
+	have       bool
+	refreshing bool
+}
+
+func (r *registered) Registered(ctx context.Context) ([]detect.RegisteredDevice, error) {
+	r.mu.Lock()
+	if r.have {
+		list := r.list
+		if !r.refreshing {
+			r.refreshing = true
+			go r.refresh(context.WithoutCancel(ctx))
+		}
+		r.mu.Unlock()
+		return list, nil
+	}
+	r.mu.Unlock()
+	return r.refresh(ctx)
+}
+
+func (r *registered) refresh(ctx context.Context) ([]detect.RegisteredDevice, error) {
+	list, err := r.load(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refreshing = false
+	if err != nil {
+		return r.list, err
+	}
+	r.list, r.have = list, true
+	return list, nil
+}
+
+func (r *registered) load(ctx context.Context) ([]detect.RegisteredDevice, error) {
 	seen, err := r.s.store.ListAgentSeen(ctx)
 	if err != nil {
 		return nil, err
