@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/moatsec/moat/internal/store"
@@ -75,9 +74,8 @@ type Options struct {
 type Service struct {
 	o Options
 
-	mu      sync.Mutex // serializes handle and tick (the detector is single-threaded)
-	skipped atomic.Int64
-	m       metrics
+	mu sync.Mutex // serializes handle and tick (the detector is single-threaded)
+	m  metrics
 }
 
 type metrics struct {
@@ -246,7 +244,6 @@ func (s *Service) decodeChunk(batch []Record) decodedChunk {
 	for i := range batch {
 		evs, am, err := Decode(batch[i])
 		if err != nil {
-			s.skipped.Add(1)
 			s.m.events.WithLabelValues("undecodable").Inc()
 			s.o.Logger.Warn("center: record skipped", "sequence", batch[i].Sequence, "source", batch[i].Source, "err", err)
 			continue
@@ -375,9 +372,6 @@ func (s *Service) raise(ctx context.Context, dets []Detection) {
 		}
 	}
 }
-
-// Skipped reports records that could not be decoded.
-func (s *Service) Skipped() int64 { return s.skipped.Load() }
 
 func toStore(e *Event) store.SecurityEvent {
 	se := store.SecurityEvent{ID: e.ID, Device: e.Device, Hub: e.Hub, Source: e.Source, Name: e.Name, Time: e.Time,

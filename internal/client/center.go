@@ -15,6 +15,21 @@ import (
 
 // Security center calls. Every one needs Manage on the namespace ("/").
 
+// query builds a query string from name, value pairs, leaving out empty
+// values, and a limit when positive.
+func query(limit int, pairs ...string) url.Values {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return q
+}
+
 // EventFilter selects security events.
 type EventFilter struct {
 	Device, Name, Source, Since, Until, After string
@@ -23,15 +38,7 @@ type EventFilter struct {
 
 // SecurityEvents returns one page of stored security events, newest first.
 func (c *Client) SecurityEvents(ctx context.Context, f EventFilter) (centerapi.EventsPage, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"device": f.Device, "name": f.Name, "source": f.Source, "since": f.Since, "until": f.Until, "after": f.After} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
+	q := query(f.Limit, "device", f.Device, "name", f.Name, "source", f.Source, "since", f.Since, "until", f.Until, "after", f.After)
 	var out centerapi.EventsPage
 	return out, c.do(ctx, http.MethodGet, "/api/v1/security/events?"+q.Encode(), "/", nil, nil, &out)
 }
@@ -44,15 +51,7 @@ type AlertFilter struct {
 
 // Alerts returns one page of alerts, newest first.
 func (c *Client) Alerts(ctx context.Context, f AlertFilter) (centerapi.AlertsPage, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"rule": f.Rule, "severity": f.Severity, "status": f.Status, "device": f.Device, "since": f.Since, "after": f.After} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
+	q := query(f.Limit, "rule", f.Rule, "severity", f.Severity, "status", f.Status, "device", f.Device, "since", f.Since, "after", f.After)
 	var out centerapi.AlertsPage
 	return out, c.do(ctx, http.MethodGet, "/api/v1/alerts?"+q.Encode(), "/", nil, nil, &out)
 }
@@ -110,13 +109,7 @@ func (c *Client) DeleteResponsePolicy(ctx context.Context, name string) error {
 
 // ResponseActions lists the responses taken (device "" = all).
 func (c *Client) ResponseActions(ctx context.Context, device string, limit int) ([]centerapi.ActionView, error) {
-	q := url.Values{}
-	if device != "" {
-		q.Set("device", device)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
+	q := query(limit, "device", device)
 	var out struct {
 		Actions []centerapi.ActionView `json:"actions"`
 	}

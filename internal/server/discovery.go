@@ -222,15 +222,25 @@ func (s *Server) publicURL() string {
 // decisionsToSecurity appends token decisions to the security stream, each
 // filed under its device's hub with source "discovery".
 func (s *Server) decisionsToSecurity(ctx context.Context, ds []discovery.Decision) error {
-	recs := make([]eventlog.SecurityRecord, 0, len(ds))
-	for _, d := range ds {
-		data, err := json.Marshal(d)
+	return appendSecurity(ctx, s.log, ds, func(d discovery.Decision) eventlog.SecurityRecord {
+		return eventlog.SecurityRecord{Hub: d.Hub, Source: SourceDiscovery, Device: d.DeviceID, ID: d.ID}
+	})
+}
+
+// appendSecurity files values in the security stream as JSON records,
+// placed by rec (whose Data it fills).
+func appendSecurity[T any](ctx context.Context, l *eventlog.Log, vs []T, rec func(T) eventlog.SecurityRecord) error {
+	recs := make([]eventlog.SecurityRecord, 0, len(vs))
+	for _, v := range vs {
+		data, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
-		recs = append(recs, eventlog.SecurityRecord{Hub: d.Hub, Source: SourceDiscovery, Device: d.DeviceID, ID: d.ID, Data: data})
+		r := rec(v)
+		r.Data = data
+		recs = append(recs, r)
 	}
-	_, err := s.log.AppendSecurity(ctx, recs)
+	_, err := l.AppendSecurity(ctx, recs)
 	return err
 }
 
@@ -240,16 +250,9 @@ const SourceDiscovery = "discovery"
 // authFailuresToSecurity appends authorization failures to the security
 // stream, filed under their hub with source "hub".
 func (s *Server) authFailuresToSecurity(ctx context.Context, fs []hub.AuthFailure) error {
-	recs := make([]eventlog.SecurityRecord, 0, len(fs))
-	for _, f := range fs {
-		data, err := json.Marshal(f)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, eventlog.SecurityRecord{Hub: f.Hub, Source: hub.SourceHub, Device: f.Publisher, ID: f.ID, Data: data})
-	}
-	_, err := s.log.AppendSecurity(ctx, recs)
-	return err
+	return appendSecurity(ctx, s.log, fs, func(f hub.AuthFailure) eventlog.SecurityRecord {
+		return eventlog.SecurityRecord{Hub: f.Hub, Source: hub.SourceHub, Device: f.Publisher, ID: f.ID}
+	})
 }
 
 // reportAuthFailure gives a refusal an id and queues it for the security

@@ -41,18 +41,15 @@ func Diff(prev map[string]Signed, cur map[string]Signed) []secmsg.Item {
 		p, ok := prev[k]
 		switch {
 		case !ok:
-			out = append(out, WithChange(c.Item, secmsg.ChangeAdded))
+			out = append(out, secmsg.WithChange(c.Item, secmsg.ChangeAdded))
 		case p.Sig != c.Sig:
-			out = append(out, WithChange(c.Item, secmsg.ChangeChanged))
+			out = append(out, secmsg.WithChange(c.Item, secmsg.ChangeChanged))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(prev)) {
 		if _, ok := cur[k]; !ok {
-			out = append(out, WithChange(prev[k].Item, secmsg.ChangeRemoved))
+			out = append(out, secmsg.WithChange(prev[k].Item, secmsg.ChangeRemoved))
 		}
 	}
 	return out
 }
-
-// WithChange returns a snapshot item marked with a change.
-func WithChange(it secmsg.Item, change string) secmsg.Item { return secmsg.WithChange(it, change) }
