@@ -138,3 +138,26 @@ func TestMigrationsDown(t *testing.T) {
 		t.Fatalf("up again: %v", err)
 	}
 }
+
+// TestSecurityEventsSurviveMigrations migrates stored security events
+// from rows of items to one event a row and back.
+func TestSecurityEventsSurviveMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "moat.db")
+	s := openAt(t, path)
+	storetest.SecurityEventsSurviveMigrations(t, s, func(t *testing.T) store.Store {
+		s.Close()
+		db := rawDB(t, path)
+		p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations, goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(t.Context(), 4); err != nil {
+			t.Fatalf("down to 4: %v", err)
+		}
+		var n int
+		if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM security_events").Scan(&n); err != nil || n < 200 {
+			t.Fatalf("events one to a row at version 4: %d, %v", n, err)
+		}
+		return openAt(t, path)
+	})
+}

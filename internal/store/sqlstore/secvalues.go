@@ -76,12 +76,17 @@ func encodeFields(fields map[string]string) string {
 	if len(fields) == 0 {
 		return "{}"
 	}
-	keys := make([]string, 0, len(fields))
+	return string(appendFields(make([]byte, 0, 64*len(fields)), fields))
+}
+
+// appendFields appends fields as encodeFields writes them.
+func appendFields(b []byte, fields map[string]string) []byte {
+	var small [16]string
+	keys := small[:0]
 	for k := range fields {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	b := make([]byte, 0, 64*len(keys))
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -91,7 +96,7 @@ func encodeFields(fields map[string]string) string {
 		b = append(b, ':')
 		b = appendJSONString(b, fields[k])
 	}
-	return string(append(b, '}'))
+	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string, with invalid UTF-8 and NUL

@@ -67,7 +67,7 @@ func New(write, read *sql.DB, d Dialect) *Store {
 		d.BulkValues = defaultBulkValues
 	}
 	s := &Store{write: write, read: read, dialect: d}
-	s.fullEvents = &lazyStmt{query: s.insertEventsQuery(eventsPerStatement)}
+	s.fullEvents = &lazyStmt{query: s.insertEventsQuery(rowsPerStatement)}
 	return s
 }
 

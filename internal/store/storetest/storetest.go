@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SecurityEventsSince", testSecurityEventsSince},
 		{"DeleteSecurityEvents", testDeleteSecurityEvents},
 		{"TopSecurityEvents", testTopSecurityEvents},
+		{"SecurityEventGroups", testSecurityEventGroups},
 		{"RaiseAlert", testRaiseAlert},
 		{"AlertEvidence", testAlertEvidence},
 		{"ConcurrentRaise", testConcurrentRaise},
