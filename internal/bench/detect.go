@@ -33,6 +33,10 @@ type PipelineOptions struct {
 	Devices int // devices the events are spread over
 	Records int // security stream records (one agent event each)
 	Items   int // payload items per event (events through the pipeline = Records × Items)
+	// Spread is the span of the first-seen times of one event's items
+	// (an agent's send interval: 10 s for logins by default). The items
+	// of one event lie evenly over it, newest first.
+	Spread time.Duration
 }
 
 // PipelineResult is the center's throughput on stored records.
@@ -130,9 +134,12 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 				if i == 0 && r%10 == 0 {
 					result = secmsg.ResultSuccess
 				}
-				ts := at.Format(time.RFC3339)
+				hits := 1 + int64(r%2)
+				first := at.Add(-time.Duration(i) * o.Spread / time.Duration(o.Items))
+				last := first.Add(time.Duration(hits-1) * time.Second)
 				items[i] = secmsg.Login{Operation: secmsg.OperationLogin, UserName: "root", RemoteAddress: src, Result: result,
-					AuthMethod: secmsg.AuthPassword, Source: secmsg.SourceAuthLog, Aggregate: secmsg.Aggregate{HitCount: 1 + int64(r%2), FirstSeen: ts, LastSeen: ts}}
+					AuthMethod: secmsg.AuthPassword, Source: secmsg.SourceAuthLog,
+					Aggregate: secmsg.Aggregate{HitCount: hits, FirstSeen: secmsg.FormatTime(first), LastSeen: secmsg.FormatTime(last)}}
 			}
 			ev = secmsg.NewEvent(secmsg.NameLogin, at, items...)
 			events += int64(len(items))

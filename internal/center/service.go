@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -376,6 +377,13 @@ func (s *Service) raise(ctx context.Context, dets []Detection) {
 func toStore(e *Event) store.SecurityEvent {
 	se := store.SecurityEvent{ID: e.ID, Device: e.Device, Hub: e.Hub, Source: e.Source, Name: e.Name, Time: e.Time,
 		LastTime: e.LastTime, Count: e.Count, SnapshotMode: e.SnapshotMode, Change: e.Change, Fields: e.Fields, Received: e.Received}
+	if e.Source == SourceAgent {
+		// The items of one agent event ("<event Id>/<n>") are stored
+		// together, several to a row.
+		if i := strings.LastIndexByte(e.ID, '/'); i > 0 {
+			se.Group = e.ID[:i]
+		}
+	}
 	switch e.Name {
 	case "Login":
 		se.RemoteAddress, se.Result = e.Fields["RemoteAddress"], e.Fields["Result"]

@@ -99,8 +99,8 @@ func newBenchDetectCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Measure the security center: pipeline events/s, and latency to alert and to quarantine",
-		Long: `Two measurements. Pipeline (own node only): --records agent events (--items payload items each)
-of --devices devices are appended to the security stream, then the center's pipeline (decode,
+		Long: `Two measurements. Pipeline (own node only): --records agent events (--items payload items each,
+their times spread over --spread) of --devices devices are appended to the security stream, then the center's pipeline (decode,
 store with dedup, snapshot state, every built-in detection rule, alerts) drains them; events/s is
 the pipeline's rate. Latency: a node whose center runs, a quarantine response policy on
 ssh-brute-force, and --attacks devices each sending one security message with 5 failed logins
@@ -128,8 +128,8 @@ device's next send being refused. Without --server it starts its own nodes in th
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "pipeline: %d events (%d records, %d items each) in %s: %.0f events/s, %d detections\n",
-					r.Events, r.Records, po.Items, r.Elapsed.Round(time.Millisecond), r.EventsPerSec(), r.Detections)
+				fmt.Fprintf(out, "pipeline: %d events (%d records, %d items each, over %s) in %s: %.0f events/s, %d detections\n",
+					r.Events, r.Records, po.Items, po.Spread, r.Elapsed.Round(time.Millisecond), r.EventsPerSec(), r.Detections)
 			}
 			if lo.Attacks > 0 {
 				if !own {
@@ -159,6 +159,7 @@ device's next send being refused. Without --server it starts its own nodes in th
 	f.IntVar(&po.Records, "records", 20000, "pipeline: security stream records (0 = skip the pipeline run)")
 	f.IntVar(&po.Items, "items", 10, "pipeline: payload items per record")
 	f.IntVar(&po.Devices, "devices", 1000, "pipeline: devices the events are spread over")
+	f.DurationVar(&po.Spread, "spread", 10*time.Second, "pipeline: span of the first-seen times of one event's items (an agent's send interval)")
 	f.IntVar(&lo.Attacks, "attacks", 50, "latency: attacked devices (0 = skip the latency run)")
 	f.StringVar(&lo.Hub, "hub", "benchlatency", "latency: hub of the attacked devices (created if missing)")
 	f.BoolVar(&noTLS, "no-tls", false, "own server: plain HTTP instead of HTTPS")
