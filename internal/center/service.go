@@ -18,6 +18,7 @@ type Store interface {
 	PutSecurityEvents(ctx context.Context, events []store.SecurityEvent) (inserted []bool, err error)
 	SecurityEventsSince(ctx context.Context, since time.Time, names []string, fn func(store.SecurityEvent) error) error
 	DeleteSecurityEventsBefore(ctx context.Context, t time.Time) (int64, error)
+	DeleteClosedAlertsBefore(ctx context.Context, t time.Time) (int64, error)
 	ApplySnapshot(ctx context.Context, device, name string, full bool, items []store.DeviceItem) error
 	TouchAgentSeen(ctx context.Context, seen map[string]store.AgentSeen) error
 }
@@ -60,6 +61,9 @@ type Options struct {
 	Responder Responder // nil = none
 	// Retention of stored events (default 30 days).
 	Retention time.Duration
+	// AlertRetention is how long a closed (dismissed or resolved) alert
+	// is kept after its last change (default 90 days).
+	AlertRetention time.Duration
 	// Durable is the consumer's name (default "center").
 	Durable string
 	// Batch is the most records handled at once (default 2000: the event
@@ -92,6 +96,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Retention <= 0 {
 		o.Retention = 30 * 24 * time.Hour
+	}
+	if o.AlertRetention <= 0 {
+		o.AlertRetention = 90 * 24 * time.Hour
 	}
 	if o.Durable == "" {
 		o.Durable = "center"
@@ -182,6 +189,11 @@ func (s *Service) housekeeping(ctx context.Context) {
 				s.o.Logger.Warn("center: retention", "err", err)
 			} else if n > 0 {
 				s.o.Logger.Info("center: old security events deleted", "events", n)
+			}
+			if n, err := s.o.Store.DeleteClosedAlertsBefore(ctx, now.Add(-s.o.AlertRetention)); err != nil {
+				s.o.Logger.Warn("center: alert retention", "err", err)
+			} else if n > 0 {
+				s.o.Logger.Info("center: old closed alerts deleted", "alerts", n)
 			}
 		}
 	}

@@ -45,6 +45,7 @@ type Server struct {
 	TokenRate         int           `yaml:"tokenRatePerMinute" env:"MOAT_TOKEN_RATE_PER_MINUTE" flag:"token-rate-per-minute" doc:"token requests a device may make per minute (burst tokenBurst) before 429"`
 	TokenBurst        int           `yaml:"tokenBurst" env:"MOAT_TOKEN_BURST" flag:"token-burst" doc:"token requests a device may make at once"`
 	SecurityRetention time.Duration `yaml:"securityRetention" env:"MOAT_SECURITY_RETENTION" flag:"security-retention" doc:"how long the security stream keeps agent events, token decisions and authorization failures, and the center its stored events"`
+	AlertRetention    time.Duration `yaml:"alertRetention" env:"MOAT_ALERT_RETENTION" flag:"alert-retention" doc:"how long the center keeps a dismissed or resolved alert after its last change (open alerts stay)"`
 	Center            bool          `yaml:"center" env:"MOAT_CENTER" flag:"center" doc:"run the security center (detections, alerts, responses) on this node; in a cluster, on one node only"`
 	RulesDir          string        `yaml:"rulesDir" env:"MOAT_RULES_DIR" flag:"rules-dir" doc:"directory of user detection rules (*.yaml), reloaded when they change"`
 	LogLevel          string        `yaml:"logLevel" env:"MOAT_LOG_LEVEL" flag:"log-level" doc:"debug, info, warn or error"`
@@ -66,6 +67,7 @@ func Defaults() Server {
 		TokenRate:         10,
 		TokenBurst:        10,
 		SecurityRetention: 30 * 24 * time.Hour,
+		AlertRetention:    90 * 24 * time.Hour,
 		Center:            true,
 		LogLevel:          "info",
 		LogFormat:         "text",
@@ -277,6 +279,9 @@ func (c Server) Validate() error {
 	}
 	if c.SecurityRetention < time.Hour {
 		errs = append(errs, fmt.Errorf("securityRetention %s: at least 1h", c.SecurityRetention))
+	}
+	if c.AlertRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("alertRetention %s: at least 1h", c.AlertRetention))
 	}
 	if c.TokenRate < 1 || c.TokenBurst < 1 {
 		errs = append(errs, errors.New("tokenRatePerMinute and tokenBurst must be at least 1"))

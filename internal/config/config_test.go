@@ -44,7 +44,7 @@ func TestGoodFile(t *testing.T) {
 		MaxBody: 2 << 20, ClockSkew: time.Minute, ReadMaxWait: 30 * time.Second,
 		Drain: 10 * time.Second, LogLevel: "debug", LogFormat: "json",
 		PublicURL: "https://fleet.example.com", Proxies: "10.0.0.0/8, 192.0.2.1", TokenMaxTTL: 30 * time.Minute,
-		TokenRate: 20, TokenBurst: 5, SecurityRetention: 240 * time.Hour, Center: false, RulesDir: "/etc/moat/rules",
+		TokenRate: 20, TokenBurst: 5, SecurityRetention: 240 * time.Hour, AlertRetention: 2000 * time.Hour, Center: false, RulesDir: "/etc/moat/rules",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)

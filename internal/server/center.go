@@ -84,7 +84,7 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 	}
 	resp := respond.New(s.store, respondDevices{s.devices}, s.logger.With("component", "respond"))
 	svc, err := center.New(center.Options{Store: s.store, Stream: stream{s.log}, Detector: eng, Alerts: center.StoreAlerts{Store: s.store},
-		Notifier: n, Responder: resp, Retention: s.cfg.SecurityRetention, Clock: clock, Logger: s.logger.With("component", "center"), Registerer: reg})
+		Notifier: n, Responder: resp, Retention: s.cfg.SecurityRetention, AlertRetention: s.cfg.AlertRetention, Clock: clock, Logger: s.logger.With("component", "center"), Registerer: reg})
 	if err != nil {
 		return nil, err
 	}

@@ -127,4 +127,8 @@ type AlertStore interface {
 	// buckets of the given width (at least a second); only non-empty
 	// buckets are returned, by Start then severity (highest first).
 	CountAlerts(ctx context.Context, since time.Time, bucket time.Duration) ([]AlertBucket, error)
+	// DeleteClosedAlertsBefore deletes the dismissed and resolved alerts
+	// last updated before t and returns how many. Open alerts stay,
+	// however old.
+	DeleteClosedAlertsBefore(ctx context.Context, t time.Time) (int64, error)
 }

@@ -370,3 +370,17 @@ func bucketStart(t time.Time, b time.Duration) time.Time {
 	}
 	return time.UnixMicro(start).UTC()
 }
+
+// DeleteClosedAlertsBefore deletes the closed alerts last updated before t.
+func (s *Store) DeleteClosedAlertsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM alerts WHERE status IN ($1, $2) AND updated_at < $3`,
+		store.AlertDismissed, store.AlertResolved, stamp(t))
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return n, fmt.Errorf("delete alerts closed before %v: %w", t, err)
+	}
+	return n, nil
+}

@@ -358,3 +358,30 @@ func testCountAlerts(t *testing.T, s store.Store) {
 		t.Error("CountAlerts with a zero bucket: err = nil")
 	}
 }
+
+func testDeleteClosedAlerts(t *testing.T, s store.Store) {
+	open, _ := raise(t, s, bruteForce("d1", "x", 5, 0, 1, "a"))
+	dismissed, _ := raise(t, s, bruteForce("d2", "x", 5, 0, 1, "b"))
+	resolved, _ := raise(t, s, bruteForce("d3", "x", 5, 0, 1, "c"))
+	for id, st := range map[string]string{dismissed.ID: store.AlertDismissed, resolved.ID: store.AlertResolved} {
+		if _, err := s.SetAlertStatus(t.Context(), id, st, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing was closed before the raises.
+	if n, err := s.DeleteClosedAlertsBefore(t.Context(), open.CreatedAt); err != nil || n != 0 {
+		t.Errorf("DeleteClosedAlertsBefore(creation) = %d, %v; want 0", n, err)
+	}
+	n, err := s.DeleteClosedAlertsBefore(t.Context(), time.Now().Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteClosedAlertsBefore(an hour ahead) = %d, %v; want the 2 closed alerts", n, err)
+	}
+	for _, id := range []string{dismissed.ID, resolved.ID} {
+		if _, err := s.GetAlert(t.Context(), id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("closed alert %s after retention: err = %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := s.GetAlert(t.Context(), open.ID); err != nil {
+		t.Errorf("open alert after retention: %v", err)
+	}
+}

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SetAlertStatus", testSetAlertStatus},
 		{"ListAlerts", testListAlerts},
 		{"CountAlerts", testCountAlerts},
+		{"DeleteClosedAlerts", testDeleteClosedAlerts},
 		{"ApplySnapshot", testApplySnapshot},
 		{"AgentSeen", testAgentSeen},
 		{"RememberValues", testRememberValues},
