@@ -462,7 +462,9 @@ func testSecurityEventGroups(t *testing.T, s store.Store) {
 		te.Devices = int64(len(devices[k]))
 		wantTop = append(wantTop, *te)
 	}
-	slices.SortFunc(wantTop, func(a, b store.TopEntry) int { return stdcmp.Or(stdcmp.Compare(b.Count, a.Count), strings.Compare(a.Key, b.Key)) })
+	slices.SortFunc(wantTop, func(a, b store.TopEntry) int {
+		return stdcmp.Or(stdcmp.Compare(b.Count, a.Count), strings.Compare(a.Key, b.Key))
+	})
 	gotTop, err := s.TopSecurityEvents(t.Context(), store.TopQuery{Name: "Login", Result: "Fail", Since: since, By: store.TopByRemoteAddress, Limit: 1000})
 	if err != nil {
 		t.Fatalf("TopSecurityEvents: %v", err)
