@@ -159,7 +159,7 @@ func Start(ctx context.Context, cfg config.Server, o Options) (_ *Server, err er
 	api, err := httpapi.New(s.core, httpapi.Options{MaxBody: cfg.MaxBody, ReadMaxWait: cfg.ReadMaxWait, Logger: logger,
 		AuthFailures: s.reportAuthFailure,
 		Registerer:   reg, Gatherer: reg, Ready: s.ready.Load,
-		Extra: slices.Concat(deviceapi.Routes(s.devices, manage, s.authorizeDevice, logger), discoRoutes, centerRoutes)})
+		Extra: slices.Concat(deviceapi.Routes(s.devices, manage, s.authorizeDevice, s.recordDeviceAction, logger), discoRoutes, centerRoutes)})
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +258,26 @@ func (s *Server) Devices() *device.Service { return s.devices }
 
 // authorizeDevice accepts a token that may send as publisher id of hub h:
 // the publisher token a device got from discovery.
+// recordDeviceAction records a quarantine or release made through the
+// device API as a response action, its actor the shared access rule of the
+// request ("rule:NAME", "rule:HUB/NAME"). The change already took effect:
+// a failure to record it is logged.
+func (s *Server) recordDeviceAction(r *http.Request, action, id, reason string) {
+	actor := "rule:?"
+	if p, err := s.core.Authorize(r.Header.Get("Authorization"), "/", hub.Manage); err == nil {
+		actor = "rule:" + p.RuleName
+		if p.RuleHub != "" {
+			actor = "rule:" + p.RuleHub + "/" + p.RuleName
+		}
+	}
+	// Recorded even when the client has gone: the change was made.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	if _, err := s.store.AddResponseAction(ctx, store.ResponseAction{Device: id, Action: action, Actor: actor, Reason: reason}); err != nil {
+		s.logger.Error("device action not recorded", "action", action, "device", id, "err", err)
+	}
+}
+
 func (s *Server) authorizeDevice(r *http.Request, h, id string) error {
 	if _, err := s.core.Authorize(r.Header.Get("Authorization"), "/"+h+"/publishers/"+id, hub.Send); err != nil {
 		return err

@@ -26,8 +26,15 @@ type api struct {
 	svc             *device.Service
 	authorize       func(r *http.Request) error
 	authorizeDevice func(r *http.Request, hub, id string) error
+	record          ActionRecorder
 	log             *slog.Logger
 }
+
+// ActionRecorder is told of each quarantine and release made through the
+// API, after it took effect: action is "quarantine" or "release", reason
+// the operator's (empty for a release). r is the request, for its
+// credentials (who did it).
+type ActionRecorder func(r *http.Request, action, device, reason string)
 
 // Routes returns the registry's routes. authorize must refuse a request that
 // may not administer devices (the server requires Manage on "/"); its error
@@ -35,12 +42,13 @@ type api struct {
 //
 // GET /api/v1/devices/{id}/agent-config also accepts the device's own
 // publisher token: authorizeDevice checks that the request's token may send
-// as publisher id of hub.
-func Routes(svc *device.Service, authorize func(r *http.Request) error, authorizeDevice func(r *http.Request, hub, id string) error, log *slog.Logger) []httpapi.Route {
+// as publisher id of hub. record, when not nil, is told of quarantines and
+// releases.
+func Routes(svc *device.Service, authorize func(r *http.Request) error, authorizeDevice func(r *http.Request, hub, id string) error, record ActionRecorder, log *slog.Logger) []httpapi.Route {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{svc: svc, authorize: authorize, authorizeDevice: authorizeDevice, log: log}
+	a := &api{svc: svc, authorize: authorize, authorizeDevice: authorizeDevice, record: record, log: log}
 	route := func(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) httpapi.Route {
 		return httpapi.Route{Pattern: pattern, Handler: httpapi.Handle(log, a.authorized(fn))}
 	}
@@ -160,6 +168,9 @@ func (a *api) quarantine(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if a.record != nil {
+		a.record(r, "quarantine", v.ID, body.Reason)
+	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -168,6 +179,9 @@ func (a *api) release(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.svc.Release(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if a.record != nil {
+		a.record(r, "release", v.ID, "")
 	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil

@@ -365,6 +365,24 @@ func runStatusDrivesRevocation(t *testing.T, o moattest.Options) {
 	if _, err := s.Client.ReleaseDevice(ctx, "dev-1"); err != nil {
 		t.Fatalf("release an enabled device: %v", err)
 	}
+	// Each operator's quarantine and release is recorded with who and why.
+	acts, err := s.Client.ResponseActions(ctx, "dev-1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range acts {
+		got = append(got, a.Action+" by "+a.Actor+": "+a.Reason)
+		if a.Policy != "" || a.At.IsZero() {
+			t.Errorf("operator's action %+v: want no policy and a time", a)
+		}
+	}
+	actor := "rule:" + s.Root.SharedAccessKeyName
+	want := []string{"release by " + actor + ": ", "release by " + actor + ": ",
+		"quarantine by " + actor + ": again", "quarantine by " + actor + ": attack"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("recorded actions, newest first (-want +got):\n%s", d)
+	}
 
 	mustPut(t, s, "dev-1", device.Spec{Hub: "tele", Status: store.DeviceDisabled})
 	step("disabled", revoked)
