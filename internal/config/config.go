@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/moatsec/moat/internal/center/posture"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -25,53 +27,74 @@ import (
 // Each field's tags name its YAML key, environment variable and flag; `doc`
 // is the one-line help shown by --help and in docs/config.md.
 type Server struct {
-	Data              string        `yaml:"data" env:"MOAT_DATA" flag:"data" doc:"data directory: metadata DB, JetStream files, TLS material, master key"`
-	Listen            string        `yaml:"listen" env:"MOAT_LISTEN" flag:"listen" doc:"HTTP(S) listen address"`
-	Namespace         string        `yaml:"namespace" env:"MOAT_NAMESPACE" flag:"namespace" doc:"namespace host name that SAS tokens are scoped to (sr host)"`
-	NoTLS             bool          `yaml:"noTLS" env:"MOAT_NO_TLS" flag:"no-tls" doc:"serve plain HTTP (loopback testing only)"`
-	TLSCert           string        `yaml:"tlsCert" env:"MOAT_TLS_CERT" flag:"tls-cert" doc:"PEM certificate file (default: self-signed DATA/tls/cert.pem)"`
-	TLSKey            string        `yaml:"tlsKey" env:"MOAT_TLS_KEY" flag:"tls-key" doc:"PEM private key file (default: DATA/tls/key.pem)"`
-	NATS              string        `yaml:"nats" env:"MOAT_NATS" flag:"nats" doc:"external NATS URL (default: embedded JetStream under DATA/jetstream)"`
-	NATSPrefix        string        `yaml:"natsPrefix" env:"MOAT_NATS_PREFIX" flag:"nats-prefix" doc:"prefix of every stream, subject and KV bucket (lets deployments share a NATS cluster)"`
-	DB                string        `yaml:"db" env:"MOAT_DB" flag:"db" doc:"metadata database URL: postgres://... (default: SQLite at DATA/moat.db)"`
-	SyncAlways        bool          `yaml:"syncAlways" env:"MOAT_SYNC_ALWAYS" flag:"sync-always" doc:"embedded JetStream: fsync every write (survives power loss; slower)"`
-	MaxBody           int           `yaml:"maxRequestBytes" env:"MOAT_MAX_REQUEST_BYTES" flag:"max-request-bytes" doc:"largest accepted send request body, bytes (after decompression)"`
-	ClockSkew         time.Duration `yaml:"clockSkew" env:"MOAT_CLOCK_SKEW" flag:"clock-skew" doc:"allowance for client clocks when checking SAS token expiry"`
-	ReadMaxWait       time.Duration `yaml:"readMaxWait" env:"MOAT_READ_MAX_WAIT" flag:"read-max-wait" doc:"longest long-poll a read request may ask for"`
-	Drain             time.Duration `yaml:"shutdownTimeout" env:"MOAT_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" doc:"how long SIGTERM waits for in-flight requests"`
-	PublicURL         string        `yaml:"publicURL" env:"MOAT_PUBLIC_URL" flag:"public-url" doc:"base URL devices reach this server at, returned as the token endpoint (default: https://NAMESPACE:PORT)"`
-	Proxies           string        `yaml:"trustedProxies" env:"MOAT_TRUSTED_PROXIES" flag:"trusted-proxies" doc:"comma-separated CIDRs of proxies whose X-Forwarded-For is believed for token requests"`
-	TokenMaxTTL       time.Duration `yaml:"tokenMaxTTL" env:"MOAT_TOKEN_MAX_TTL" flag:"token-max-ttl" doc:"longest lifetime of an issued publisher token, whatever a device's policy says"`
-	TokenRate         int           `yaml:"tokenRatePerMinute" env:"MOAT_TOKEN_RATE_PER_MINUTE" flag:"token-rate-per-minute" doc:"token requests a device may make per minute (burst tokenBurst) before 429"`
-	TokenBurst        int           `yaml:"tokenBurst" env:"MOAT_TOKEN_BURST" flag:"token-burst" doc:"token requests a device may make at once"`
-	SecurityRetention time.Duration `yaml:"securityRetention" env:"MOAT_SECURITY_RETENTION" flag:"security-retention" doc:"how long the security stream keeps agent events, token decisions and authorization failures, and the center its stored events"`
-	AlertRetention    time.Duration `yaml:"alertRetention" env:"MOAT_ALERT_RETENTION" flag:"alert-retention" doc:"how long the center keeps a dismissed or resolved alert after its last change (open alerts stay)"`
-	Center            bool          `yaml:"center" env:"MOAT_CENTER" flag:"center" doc:"run the security center (detections, alerts, responses) on this node; in a cluster, on one node only"`
-	RulesDir          string        `yaml:"rulesDir" env:"MOAT_RULES_DIR" flag:"rules-dir" doc:"directory of user detection rules (*.yaml), reloaded when they change"`
-	LogLevel          string        `yaml:"logLevel" env:"MOAT_LOG_LEVEL" flag:"log-level" doc:"debug, info, warn or error"`
-	LogFormat         string        `yaml:"logFormat" env:"MOAT_LOG_FORMAT" flag:"log-format" doc:"text or json"`
+	Data                      string        `yaml:"data" env:"MOAT_DATA" flag:"data" doc:"data directory: metadata DB, JetStream files, TLS material, master key"`
+	Listen                    string        `yaml:"listen" env:"MOAT_LISTEN" flag:"listen" doc:"HTTP(S) listen address"`
+	Namespace                 string        `yaml:"namespace" env:"MOAT_NAMESPACE" flag:"namespace" doc:"namespace host name that SAS tokens are scoped to (sr host)"`
+	NoTLS                     bool          `yaml:"noTLS" env:"MOAT_NO_TLS" flag:"no-tls" doc:"serve plain HTTP (loopback testing only)"`
+	TLSCert                   string        `yaml:"tlsCert" env:"MOAT_TLS_CERT" flag:"tls-cert" doc:"PEM certificate file (default: self-signed DATA/tls/cert.pem)"`
+	TLSKey                    string        `yaml:"tlsKey" env:"MOAT_TLS_KEY" flag:"tls-key" doc:"PEM private key file (default: DATA/tls/key.pem)"`
+	NATS                      string        `yaml:"nats" env:"MOAT_NATS" flag:"nats" doc:"external NATS URL (default: embedded JetStream under DATA/jetstream)"`
+	NATSPrefix                string        `yaml:"natsPrefix" env:"MOAT_NATS_PREFIX" flag:"nats-prefix" doc:"prefix of every stream, subject and KV bucket (lets deployments share a NATS cluster)"`
+	DB                        string        `yaml:"db" env:"MOAT_DB" flag:"db" doc:"metadata database URL: postgres://... (default: SQLite at DATA/moat.db)"`
+	SyncAlways                bool          `yaml:"syncAlways" env:"MOAT_SYNC_ALWAYS" flag:"sync-always" doc:"embedded JetStream: fsync every write (survives power loss; slower)"`
+	MaxBody                   int           `yaml:"maxRequestBytes" env:"MOAT_MAX_REQUEST_BYTES" flag:"max-request-bytes" doc:"largest accepted send request body, bytes (after decompression)"`
+	ClockSkew                 time.Duration `yaml:"clockSkew" env:"MOAT_CLOCK_SKEW" flag:"clock-skew" doc:"allowance for client clocks when checking SAS token expiry"`
+	ReadMaxWait               time.Duration `yaml:"readMaxWait" env:"MOAT_READ_MAX_WAIT" flag:"read-max-wait" doc:"longest long-poll a read request may ask for"`
+	Drain                     time.Duration `yaml:"shutdownTimeout" env:"MOAT_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" doc:"how long SIGTERM waits for in-flight requests"`
+	PublicURL                 string        `yaml:"publicURL" env:"MOAT_PUBLIC_URL" flag:"public-url" doc:"base URL devices reach this server at, returned as the token endpoint (default: https://NAMESPACE:PORT)"`
+	Proxies                   string        `yaml:"trustedProxies" env:"MOAT_TRUSTED_PROXIES" flag:"trusted-proxies" doc:"comma-separated CIDRs of proxies whose X-Forwarded-For is believed for token requests"`
+	TokenMaxTTL               time.Duration `yaml:"tokenMaxTTL" env:"MOAT_TOKEN_MAX_TTL" flag:"token-max-ttl" doc:"longest lifetime of an issued publisher token, whatever a device's policy says"`
+	TokenRate                 int           `yaml:"tokenRatePerMinute" env:"MOAT_TOKEN_RATE_PER_MINUTE" flag:"token-rate-per-minute" doc:"token requests a device may make per minute (burst tokenBurst) before 429"`
+	TokenBurst                int           `yaml:"tokenBurst" env:"MOAT_TOKEN_BURST" flag:"token-burst" doc:"token requests a device may make at once"`
+	SecurityRetention         time.Duration `yaml:"securityRetention" env:"MOAT_SECURITY_RETENTION" flag:"security-retention" doc:"how long the security stream keeps agent events, token decisions and authorization failures, and the center its stored events"`
+	AlertRetention            time.Duration `yaml:"alertRetention" env:"MOAT_ALERT_RETENTION" flag:"alert-retention" doc:"how long the center keeps a dismissed or resolved alert after its last change (open alerts stay)"`
+	PostureAllowedPorts       string        `yaml:"postureAllowedPorts" env:"MOAT_POSTURE_ALLOWED_PORTS" flag:"posture-allowed-ports" doc:"comma-separated proto/port a device may listen on from every interface without an open-port recommendation (\"none\" allows none)"`
+	PostureSilentAfter        time.Duration `yaml:"postureSilentAfter" env:"MOAT_POSTURE_SILENT_AFTER" flag:"posture-silent-after" doc:"how long an agent may send nothing before the agent-silent recommendation"`
+	PostureSmallMessageBytes  int           `yaml:"postureSmallMessageBytes" env:"MOAT_POSTURE_SMALL_MESSAGE_BYTES" flag:"posture-small-message-bytes" doc:"agent-small-messages: an average message smaller than this many bytes …"`
+	PostureManyMessagesPerDay int           `yaml:"postureManyMessagesPerDay" env:"MOAT_POSTURE_MANY_MESSAGES_PER_DAY" flag:"posture-many-messages-per-day" doc:"… and more messages than this a day"`
+	Center                    bool          `yaml:"center" env:"MOAT_CENTER" flag:"center" doc:"run the security center (detections, alerts, responses) on this node; in a cluster, on one node only"`
+	RulesDir                  string        `yaml:"rulesDir" env:"MOAT_RULES_DIR" flag:"rules-dir" doc:"directory of user detection rules (*.yaml), reloaded when they change"`
+	LogLevel                  string        `yaml:"logLevel" env:"MOAT_LOG_LEVEL" flag:"log-level" doc:"debug, info, warn or error"`
+	LogFormat                 string        `yaml:"logFormat" env:"MOAT_LOG_FORMAT" flag:"log-format" doc:"text or json"`
 }
 
 // Defaults returns the built-in configuration.
 func Defaults() Server {
 	return Server{
-		Data:              "./moat-data",
-		Listen:            ":8443",
-		Namespace:         "localhost",
-		NATSPrefix:        "moat",
-		MaxBody:           1 << 20,
-		ClockSkew:         30 * time.Second,
-		ReadMaxWait:       60 * time.Second,
-		Drain:             30 * time.Second,
-		TokenMaxTTL:       time.Hour,
-		TokenRate:         10,
-		TokenBurst:        10,
-		SecurityRetention: 30 * 24 * time.Hour,
-		AlertRetention:    90 * 24 * time.Hour,
-		Center:            true,
-		LogLevel:          "info",
-		LogFormat:         "text",
+		Data:                      "./moat-data",
+		Listen:                    ":8443",
+		Namespace:                 "localhost",
+		NATSPrefix:                "moat",
+		MaxBody:                   1 << 20,
+		ClockSkew:                 30 * time.Second,
+		ReadMaxWait:               60 * time.Second,
+		Drain:                     30 * time.Second,
+		TokenMaxTTL:               time.Hour,
+		TokenRate:                 10,
+		TokenBurst:                10,
+		SecurityRetention:         30 * 24 * time.Hour,
+		AlertRetention:            90 * 24 * time.Hour,
+		PostureAllowedPorts:       "tcp/22,udp/68",
+		PostureSilentAfter:        time.Hour,
+		PostureSmallMessageBytes:  1024,
+		PostureManyMessagesPerDay: 500,
+		Center:                    true,
+		LogLevel:                  "info",
+		LogFormat:                 "text",
 	}
+}
+
+// Posture returns the recommendations' settings (postureAllowedPorts,
+// postureSilentAfter, postureSmallMessageBytes, postureManyMessagesPerDay).
+func (c Server) Posture() posture.Config {
+	ports := []string{}
+	if v := strings.TrimSpace(c.PostureAllowedPorts); v != "" && v != "none" {
+		for _, p := range strings.Split(v, ",") {
+			ports = append(ports, strings.TrimSpace(p))
+		}
+	}
+	return posture.Config{AllowedPorts: ports, SilentAfter: c.PostureSilentAfter,
+		SmallMessageBytes: int64(c.PostureSmallMessageBytes), ManyMessagesPerDay: int64(c.PostureManyMessagesPerDay)}
 }
 
 // TrustedProxies parses the trustedProxies setting.
@@ -282,6 +305,12 @@ func (c Server) Validate() error {
 	}
 	if c.AlertRetention < time.Hour {
 		errs = append(errs, fmt.Errorf("alertRetention %s: at least 1h", c.AlertRetention))
+	}
+	if err := c.Posture().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("posture settings: %w", err))
+	}
+	if c.PostureSilentAfter < time.Minute || c.PostureSmallMessageBytes < 1 || c.PostureManyMessagesPerDay < 1 {
+		errs = append(errs, errors.New("postureSilentAfter must be at least 1m, postureSmallMessageBytes and postureManyMessagesPerDay at least 1"))
 	}
 	if c.TokenRate < 1 || c.TokenBurst < 1 {
 		errs = append(errs, errors.New("tokenRatePerMinute and tokenBurst must be at least 1"))

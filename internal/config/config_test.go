@@ -45,6 +45,8 @@ func TestGoodFile(t *testing.T) {
 		Drain: 10 * time.Second, LogLevel: "debug", LogFormat: "json",
 		PublicURL: "https://fleet.example.com", Proxies: "10.0.0.0/8, 192.0.2.1", TokenMaxTTL: 30 * time.Minute,
 		TokenRate: 20, TokenBurst: 5, SecurityRetention: 240 * time.Hour, AlertRetention: 2000 * time.Hour, Center: false, RulesDir: "/etc/moat/rules",
+		PostureAllowedPorts: "tcp/22, TCP6/443", PostureSilentAfter: 2 * time.Hour, PostureSmallMessageBytes: 2048,
+		PostureManyMessagesPerDay: 1000,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
@@ -98,6 +100,12 @@ func TestBadEnvAndFlags(t *testing.T) {
 	if _, err := Load(flags(t, "--public-url", "ftp://x"), env(nil)); err == nil || !strings.Contains(err.Error(), "publicURL") {
 		t.Errorf("bad public URL: %v", err)
 	}
+	if _, err := Load(flags(t, "--posture-allowed-ports", "tcp/22,http"), env(nil)); err == nil || !strings.Contains(err.Error(), `allowedPorts[1]: "http"`) {
+		t.Errorf("bad allowed port: %v", err)
+	}
+	if _, err := Load(flags(t, "--posture-silent-after", "10s"), env(nil)); err == nil || !strings.Contains(err.Error(), "postureSilentAfter") {
+		t.Errorf("short silentAfter: %v", err)
+	}
 	if _, err := Load(flags(t, "--listen", "nohostport"), env(nil)); err == nil {
 		t.Error("bad listen accepted")
 	}
@@ -119,5 +127,28 @@ func TestDocsListEverySetting(t *testing.T) {
 				t.Errorf("docs/config.md does not mention %s", s)
 			}
 		}
+	}
+}
+
+func TestPostureSettings(t *testing.T) {
+	for _, c := range []struct {
+		ports string
+		want  []string
+	}{
+		{"tcp/22,udp/68", []string{"tcp/22", "udp/68"}},
+		{" tcp/22 , TCP6/443 ", []string{"tcp/22", "TCP6/443"}},
+		{"none", []string{}},
+		{"", []string{}},
+	} {
+		cfg := Defaults()
+		cfg.PostureAllowedPorts = c.ports
+		p := cfg.Posture()
+		if d := cmp.Diff(c.want, p.AllowedPorts); d != "" || p.AllowedPorts == nil {
+			t.Errorf("postureAllowedPorts %q: allowed ports (-want +got):\n%s (nil: %v)", c.ports, d, p.AllowedPorts == nil)
+		}
+	}
+	p := Defaults().Posture()
+	if p.SilentAfter != time.Hour || p.SmallMessageBytes != 1024 || p.ManyMessagesPerDay != 500 {
+		t.Errorf("default posture settings %+v", p)
 	}
 }

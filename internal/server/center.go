@@ -57,7 +57,7 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 	// Every node serves the API; a change made on a node without the
 	// center reaches the node that runs it through the notification.
 	opts := centerapi.Options{Store: s.store, Authorize: manage, Clock: clock, Logger: s.logger,
-		Posture: &postureSource{s: s, clock: clock}, Settings: notificationSettings{s: s}, PoliciesChanged: s.centerChanged}
+		Posture: &postureSource{s: s, clock: clock, config: s.cfg.Posture()}, Settings: notificationSettings{s: s}, PoliciesChanged: s.centerChanged}
 	if !s.cfg.Center {
 		return centerapi.Routes(opts), nil
 	}
@@ -360,16 +360,17 @@ func (n notificationSettings) PutNotifications(ctx context.Context, data []byte)
 
 // postureSource computes recommendations from the store and the registry.
 type postureSource struct {
-	s     *Server
-	clock func() time.Time
-	mu    sync.Mutex // one computation at a time: it reads every device
+	s      *Server
+	clock  func() time.Time
+	config posture.Config
+	mu     sync.Mutex // one computation at a time: it reads every device
 }
 
 func (p *postureSource) Recommendations(ctx context.Context) (any, map[string]int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.s
-	in := posture.Input{Now: p.clock(), Items: map[string][]store.DeviceItem{}, Agents: map[string]store.AgentSeen{}, Config: posture.DefaultConfig()}
+	in := posture.Input{Now: p.clock(), Items: map[string][]store.DeviceItem{}, Agents: map[string]store.AgentSeen{}, Config: p.config}
 	if err := s.eachDevice(ctx, func(d device.Device) {
 		in.Devices = append(in.Devices, posture.Device{ID: d.ID, Hub: d.Hub, Tags: d.Tags, Status: d.Status, CreatedAt: d.CreatedAt})
 	}); err != nil {

@@ -36,13 +36,20 @@ type Env struct {
 // Start starts the server (plain HTTP) and registers the device.
 func Start(t testing.TB) *Env { return start(t, false) }
 
+// StartWith is Start on a server started with o (its TLS setting decides
+// the agent's).
+func StartWith(t testing.TB, o moattest.Options) *Env { return startWith(t, o) }
+
 // StartTLS starts the server with HTTPS (its self-signed certificate is the
 // CA of Config) and registers the device.
 func StartTLS(t testing.TB) *Env { return start(t, true) }
 
-func start(t testing.TB, tls bool) *Env {
+func start(t testing.TB, tls bool) *Env { return startWith(t, moattest.Options{TLS: tls}) }
+
+func startWith(t testing.TB, o moattest.Options) *Env {
 	t.Helper()
-	s := moattest.Start(t, moattest.Options{TLS: tls})
+	s := moattest.Start(t, o)
+	tls := o.TLS
 	ctx := context.Background()
 	if _, err := s.Client.PutHub(ctx, "fleet", hub.HubSpec{Partitions: 2}); err != nil {
 		t.Fatal(err)
