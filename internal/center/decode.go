@@ -116,7 +116,19 @@ func Decode(r Record) ([]Event, *AgentMessage, error) {
 	return nil, nil, fmt.Errorf("center: record %d: unknown source %q", r.Sequence, r.Source)
 }
 
+// decodeAgent decodes an agent record with the fast decoder (fastdecode.go),
+// which refuses what it cannot decode exactly as decodeAgentStrict would;
+// the strict path then decides, and reports why a record is unreadable.
 func decodeAgent(r Record) ([]Event, *AgentMessage, error) {
+	if evs, am, err := decodeAgentFast(r); err == nil {
+		return evs, am, nil
+	}
+	return decodeAgentStrict(r)
+}
+
+// decodeAgentStrict decodes an agent record with encoding/json and
+// secmsg.Parse: the reference the fast decoder matches.
+func decodeAgentStrict(r Record) ([]Event, *AgentMessage, error) {
 	var ar agentRecord
 	if err := json.Unmarshal(r.Data, &ar); err != nil {
 		return nil, nil, fmt.Errorf("center: agent record %d: %w", r.Sequence, err)
