@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"time"
@@ -45,11 +46,24 @@ func ParseAgentMessage(body []byte, hub, device string, received time.Time) ([]S
 		if err != nil {
 			return nil, apierr.Wrap(err, 400, ReasonInvalidSecurityMessage, "event %s: %v", ev.ID, err)
 		}
-		data, err := json.Marshal(AgentRecord{Device: device, Hub: hub, ReceivedAt: received.UTC(), Message: enc})
+		data, err := encodeRecord(AgentRecord{Device: device, Hub: hub, ReceivedAt: received.UTC(), Message: enc})
 		if err != nil {
 			return nil, err
 		}
 		items = append(items, SecurityItem{ID: ev.ID, Data: data})
 	}
 	return items, nil
+}
+
+// encodeRecord encodes r without escaping <, > and & (json.Marshal would,
+// inside the message too, which would make it longer than what was
+// validated).
+func encodeRecord(r AgentRecord) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
