@@ -129,7 +129,6 @@ func writeParams() url.Values {
 		// FULL: a commit survives power loss. Metadata writes are rare
 		// enough, and a revoked rule must not come back after a crash.
 		"synchronous(FULL)",
-		"cache_size(-65536)",
 	)
 	// Take the write lock at BEGIN rather than at the first write, so a
 	// transaction never fails half-way with SQLITE_BUSY when it upgrades.
