@@ -204,20 +204,43 @@ func (s *Service) housekeeping(ctx context.Context) {
 // detect, raise alerts, notify and respond. An error (the store is down)
 // makes the consumer hand the same batch again.
 func (s *Service) handle(ctx context.Context, batch []Record) error {
-	// Two stages on the two cores: a goroutine decodes the next chunk
-	// of records while this one stores and detects the current one (the
-	// event store has one writer).
-	const chunk = 250
+	// Three stages in a row: a goroutine decodes chunks of records, a
+	// second stores them (the event store has one writer), and this one
+	// detects on each stored chunk while the next is stored and the one
+	// after decoded.
 	chunks := make(chan decodedChunk, 1)
+	stored := make(chan storedChunk, 1)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		defer close(chunks)
-		for lo := 0; lo < len(batch); lo += chunk {
-			c := s.decodeChunk(batch[lo:min(lo+chunk, len(batch))])
+		for lo := 0; lo < len(batch); lo += chunkRecords {
+			var c decodedChunk
+			for i := lo; i < min(lo+chunkRecords, len(batch)); i++ {
+				s.decodeRecord(&c, &batch[i])
+			}
 			select {
 			case chunks <- c:
 			case <-stop:
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(stored)
+		for c := range chunks {
+			sc := storedChunk{decodedChunk: c}
+			if len(c.events) > 0 {
+				if sc.inserted, sc.err = s.o.Store.PutSecurityEvents(ctx, c.rows); sc.err != nil {
+					sc.err = fmt.Errorf("center: store events: %w", sc.err)
+				}
+			}
+			select {
+			case stored <- sc:
+			case <-stop:
+				return
+			}
+			if sc.err != nil {
 				return
 			}
 		}
@@ -228,10 +251,11 @@ func (s *Service) handle(ctx context.Context, batch []Record) error {
 	// batch finds its events stored and would skip their detection.
 	agents := map[string]store.AgentSeen{}
 	var snaps []Event
-	for c := range chunks {
-		if err := s.handleChunk(ctx, c, agents, &snaps); err != nil {
-			return err
+	for sc := range stored {
+		if sc.err != nil {
+			return sc.err
 		}
+		s.detectChunk(ctx, sc, agents, &snaps)
 	}
 	if len(agents) > 0 {
 		if err := s.o.Store.TouchAgentSeen(ctx, agents); err != nil {
@@ -244,6 +268,20 @@ func (s *Service) handle(ctx context.Context, batch []Record) error {
 	return nil
 }
 
+// storedChunk is a decoded chunk after the store: which of its events
+// were new, or the store's error.
+type storedChunk struct {
+	decodedChunk
+	inserted []bool
+	err      error
+}
+
+// chunkRecords is the size of the chunks a batch is decoded, stored and
+// detected in, so that the three stages overlap. (Chunks of about 1,000
+// events whatever the records' sizes measured slower: fewer, larger store
+// calls overlapped less.)
+const chunkRecords = 250
+
 // decodedChunk is a chunk of records decoded and converted for the store.
 type decodedChunk struct {
 	events []Event
@@ -252,36 +290,28 @@ type decodedChunk struct {
 	msgs   []*AgentMessage
 }
 
-func (s *Service) decodeChunk(batch []Record) decodedChunk {
-	var c decodedChunk
-	for i := range batch {
-		evs, am, err := Decode(batch[i])
-		if err != nil {
-			s.m.events.WithLabelValues("undecodable").Inc()
-			s.o.Logger.Warn("center: record skipped", "sequence", batch[i].Sequence, "source", batch[i].Source, "err", err)
-			continue
-		}
-		c.events = append(c.events, evs...)
-		c.msgOf = append(c.msgOf, len(evs))
-		c.msgs = append(c.msgs, am)
+// decodeRecord decodes one record into c, converted for the store.
+func (s *Service) decodeRecord(c *decodedChunk, r *Record) {
+	evs, am, err := Decode(*r)
+	if err != nil {
+		s.m.events.WithLabelValues("undecodable").Inc()
+		s.o.Logger.Warn("center: record skipped", "sequence", r.Sequence, "source", r.Source, "err", err)
+		return
 	}
-	c.rows = make([]store.SecurityEvent, len(c.events))
-	for i := range c.events {
-		c.rows[i] = toStore(&c.events[i])
+	c.events = append(c.events, evs...)
+	c.msgOf = append(c.msgOf, len(evs))
+	c.msgs = append(c.msgs, am)
+	for i := range evs {
+		c.rows = append(c.rows, toStore(&evs[i]))
 	}
-	return c
 }
 
-// handleChunk stores a chunk's events and detects on the new ones, adding
-// to the batch's agent figures and new snapshot events.
-func (s *Service) handleChunk(ctx context.Context, c decodedChunk, agents map[string]store.AgentSeen, snaps *[]Event) error {
-	events, msgOf, msgs := c.events, c.msgOf, c.msgs
+// detectChunk detects on a stored chunk's new events, adding to the
+// batch's agent figures and new snapshot events.
+func (s *Service) detectChunk(ctx context.Context, c storedChunk, agents map[string]store.AgentSeen, snaps *[]Event) {
+	events, msgOf, msgs, inserted := c.events, c.msgOf, c.msgs, c.inserted
 	if len(events) == 0 {
-		return nil
-	}
-	inserted, err := s.o.Store.PutSecurityEvents(ctx, c.rows)
-	if err != nil {
-		return fmt.Errorf("center: store events: %w", err)
+		return
 	}
 	// Agent figures, for the records with at least one new event (a
 	// redelivered record is not counted twice).
@@ -325,7 +355,6 @@ func (s *Service) handleChunk(ctx context.Context, c decodedChunk, agents map[st
 	}
 	s.m.events.WithLabelValues("stored").Add(float64(stored))
 	s.m.events.WithLabelValues("duplicate").Add(float64(len(events) - stored))
-	return nil
 }
 
 // applySnapshots keeps each device's latest snapshot items: the new
