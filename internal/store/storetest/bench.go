@@ -41,7 +41,8 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 	})
 	b.Run("PutDevices100k", func(b *testing.B) { benchPutDevices(b, seed(b, open(b)), 100_000) })
-	b.Run("PutSecurityEvents", func(b *testing.B) { benchPutSecurityEvents(b, open(b), 500) })
+	b.Run("PutSecurityEvents/alone", func(b *testing.B) { benchPutSecurityEvents(b, open(b), 500, 1) })
+	b.Run("PutSecurityEvents/groups-of-10", func(b *testing.B) { benchPutSecurityEvents(b, open(b), 2500, 10) })
 	b.Run("PutCheckpoint", func(b *testing.B) {
 		s := seed(b, open(b))
 		var seq uint64
@@ -111,8 +112,9 @@ func benchPutDevices(b *testing.B, s store.Store, n int) {
 // benchPutSecurityEvents stores batches of n new events per iteration, as
 // the center's pipeline does, and reports events/s. The events look like
 // an agent's: failed logins of 100 devices from 1,000 addresses, with the
-// fields of a Login event.
-func benchPutSecurityEvents(b *testing.B, s store.Store, n int) {
+// fields of a Login event, in groups of group (the items of one agent
+// event, a second apart; 1 = each on its own).
+func benchPutSecurityEvents(b *testing.B, s store.Store, n, group int) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var round int
 	for b.Loop() {
@@ -122,12 +124,21 @@ func benchPutSecurityEvents(b *testing.B, s store.Store, n int) {
 			k := round*n + i
 			at := base.Add(time.Duration(k) * time.Millisecond)
 			addr := fmt.Sprintf("203.0.113.%d", k%1000%250)
+			g := k / group
+			received := at
+			if group > 1 {
+				received = base.Add(time.Duration(g) * time.Millisecond)
+				at = received.Add(-time.Duration(k%group) * time.Second)
+			}
 			evs[i] = store.SecurityEvent{
-				ID: fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x/0", k*2654435761%(1<<32), k), Device: fmt.Sprint("device-", k%100),
+				ID: fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x/%d", g*2654435761%(1<<32), g, k%group), Device: fmt.Sprint("device-", g%100),
 				Hub: "hub-1", Source: "agent", Name: "Login", Time: at, LastTime: at, Count: 1,
-				RemoteAddress: addr, Result: "Fail", Received: at,
+				RemoteAddress: addr, Result: "Fail", Received: received,
 				Fields: map[string]string{"Operation": "Login", "Result": "Fail", "UserName": "root",
 					"RemoteAddress": addr, "RemotePort": "52814", "Executable": "/usr/sbin/sshd", "ProcessId": "1234"},
+			}
+			if group > 1 {
+				evs[i].Group = fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x", g*2654435761%(1<<32), g)
 			}
 		}
 		round++
