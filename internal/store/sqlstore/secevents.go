@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -296,49 +295,37 @@ func appendItems(b []byte, items []eventItem) []byte {
 	return append(b, ']')
 }
 
-// storedItem is an item of a row as read back.
-type storedItem struct {
-	ID       string            `json:"i"`
-	Time     time.Time         `json:"t"`
-	LastTime time.Time         `json:"l"`
-	Count    int64             `json:"c"`
-	Change   string            `json:"ch"`
-	Remote   string            `json:"ra"`
-	Result   string            `json:"r"`
-	Fields   map[string]string `json:"f"`
-}
-
 // storedRow is a row as read back, its items expanded into events.
 type storedRow struct {
 	time, maxTime time.Time
 	events        []store.SecurityEvent
 }
 
-func scanRow(row scanner) (storedRow, error) {
+func scanRow(row scanner, ir *itemReader) (storedRow, error) {
 	var r storedRow
-	var id, device, hub, source, name, mode, items string
+	var id, device, hub, source, name, mode string
+	var items []byte
 	var received time.Time
 	var n int
 	if err := row.Scan(&id, &device, &hub, &source, &name, &mode, &r.time, &r.maxTime, &received, &n, &items); err != nil {
 		return r, err
 	}
 	r.time, r.maxTime, received = r.time.UTC(), r.maxTime.UTC(), received.UTC()
-	its := make([]storedItem, 0, n)
-	if err := json.Unmarshal([]byte(items), &its); err != nil {
-		return r, fmt.Errorf("security event row %q: items: %w", id, err)
-	}
-	r.events = make([]store.SecurityEvent, len(its))
-	for i, it := range its {
+	r.events = make([]store.SecurityEvent, 0, n)
+	err := ir.each(items, true, func(it *storedItem) {
 		e := store.SecurityEvent{ID: it.ID, Device: device, Hub: hub, Source: source, Name: name,
-			Time: it.Time.UTC(), LastTime: it.LastTime.UTC(), Count: it.Count, SnapshotMode: mode, Change: it.Change,
+			Time: it.Time, LastTime: it.LastTime, Count: it.Count, SnapshotMode: mode, Change: it.Change,
 			RemoteAddress: it.Remote, Result: it.Result, Fields: it.Fields, Received: received}
-		if it.LastTime.IsZero() {
+		if e.LastTime.IsZero() {
 			e.LastTime = e.Time
 		}
 		if e.Fields == nil {
 			e.Fields = map[string]string{}
 		}
-		r.events[i] = e
+		r.events = append(r.events, e)
+	})
+	if err != nil {
+		return r, fmt.Errorf("security event row %q: %w", id, err)
 	}
 	return r, nil
 }
@@ -456,8 +443,9 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(s
 		return err
 	}
 	defer rows.Close()
+	var ir itemReader
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := scanRow(rows, &ir)
 		if err != nil {
 			return err
 		}
@@ -604,42 +592,38 @@ func (s *Store) TopSecurityEvents(ctx context.Context, q store.TopQuery) ([]stor
 		return nil, fmt.Errorf("top security events %q by %s: %w", q.Name, q.By, err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var items []struct { // not reused: encoding/json keeps the fields an element lacks
-			Time   time.Time `json:"t"`
-			Count  int64     `json:"c"`
-			Remote string    `json:"ra"`
-			Result string    `json:"r"`
+	var ir itemReader
+	var device string
+	var raw []byte
+	add := func(it *storedItem) {
+		if it.Time.Before(since) || !q.Until.IsZero() && !it.Time.Before(until) || result != "" && it.Result != result {
+			return
 		}
-		var device, raw string
+		key := device
+		if q.By == store.TopByRemoteAddress {
+			key = it.Remote
+		}
+		if key == "" {
+			return
+		}
+		e := sums[key]
+		if e == nil {
+			e = &sum{TopEntry: store.TopEntry{Key: key}, devices: map[string]struct{}{}}
+			sums[key] = e
+		}
+		e.Count += it.Count
+		e.Events++
+		e.devices[device] = struct{}{}
+		if it.Time.After(e.Last) {
+			e.Last = it.Time
+		}
+	}
+	for rows.Next() {
 		if err := rows.Scan(&device, &raw); err != nil {
 			return nil, fmt.Errorf("top security events %q by %s: %w", q.Name, q.By, err)
 		}
-		if err := json.Unmarshal([]byte(raw), &items); err != nil {
-			return nil, fmt.Errorf("top security events %q by %s: items: %w", q.Name, q.By, err)
-		}
-		for _, it := range items {
-			if it.Time.Before(since) || !q.Until.IsZero() && !it.Time.Before(until) || result != "" && it.Result != result {
-				continue
-			}
-			key := device
-			if q.By == store.TopByRemoteAddress {
-				key = it.Remote
-			}
-			if key == "" {
-				continue
-			}
-			e := sums[key]
-			if e == nil {
-				e = &sum{TopEntry: store.TopEntry{Key: key}, devices: map[string]struct{}{}}
-				sums[key] = e
-			}
-			e.Count += it.Count
-			e.Events++
-			e.devices[device] = struct{}{}
-			if t := it.Time.UTC(); t.After(e.Last) {
-				e.Last = t
-			}
+		if err := ir.each(raw, false, add); err != nil {
+			return nil, fmt.Errorf("top security events %q by %s: %w", q.Name, q.By, err)
 		}
 	}
 	if err := rows.Err(); err != nil {

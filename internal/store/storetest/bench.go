@@ -43,6 +43,7 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 	b.Run("PutDevices100k", func(b *testing.B) { benchPutDevices(b, seed(b, open(b)), 100_000) })
 	b.Run("PutSecurityEvents/alone", func(b *testing.B) { benchPutSecurityEvents(b, open(b), 500, 1) })
 	b.Run("PutSecurityEvents/groups-of-10", func(b *testing.B) { benchPutSecurityEvents(b, open(b), 2500, 10) })
+	b.Run("TopSecurityEvents/200k", func(b *testing.B) { benchTopSecurityEvents(b, open(b)) })
 	b.Run("PutCheckpoint", func(b *testing.B) {
 		s := seed(b, open(b))
 		var seq uint64
@@ -109,38 +110,45 @@ func benchPutDevices(b *testing.B, s store.Store, n int) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "devices/s")
 }
 
-// benchPutSecurityEvents stores batches of n new events per iteration, as
-// the center's pipeline does, and reports events/s. The events look like
-// an agent's: failed logins of 100 devices from 1,000 addresses, with the
-// fields of a Login event, in groups of group (the items of one agent
-// event, a second apart; 1 = each on its own).
-func benchPutSecurityEvents(b *testing.B, s store.Store, n, group int) {
+// benchEvents returns the round-th batch of n events of the security
+// benchmarks. The events look like an agent's: failed logins of 100
+// devices from 1,000 addresses, with the fields of a Login event, in
+// groups of group (the items of one agent event, a second apart; 1 = each
+// on its own).
+func benchEvents(round, n, group int) []store.SecurityEvent {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	evs := make([]store.SecurityEvent, n)
+	for i := range evs {
+		k := round*n + i
+		at := base.Add(time.Duration(k) * time.Millisecond)
+		addr := fmt.Sprintf("203.0.113.%d", k%1000%250)
+		g := k / group
+		received := at
+		if group > 1 {
+			received = base.Add(time.Duration(g) * time.Millisecond)
+			at = received.Add(-time.Duration(k%group) * time.Second)
+		}
+		evs[i] = store.SecurityEvent{
+			ID: fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x/%d", g*2654435761%(1<<32), g, k%group), Device: fmt.Sprint("device-", g%100),
+			Hub: "hub-1", Source: "agent", Name: "Login", Time: at, LastTime: at, Count: 1,
+			RemoteAddress: addr, Result: "Fail", Received: received,
+			Fields: map[string]string{"Operation": "Login", "Result": "Fail", "UserName": "root",
+				"RemoteAddress": addr, "RemotePort": "52814", "Executable": "/usr/sbin/sshd", "ProcessId": "1234"},
+		}
+		if group > 1 {
+			evs[i].Group = fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x", g*2654435761%(1<<32), g)
+		}
+	}
+	return evs
+}
+
+// benchPutSecurityEvents stores batches of n new events (benchEvents) per
+// iteration, as the center's pipeline does, and reports events/s.
+func benchPutSecurityEvents(b *testing.B, s store.Store, n, group int) {
 	var round int
 	for b.Loop() {
 		b.StopTimer()
-		evs := make([]store.SecurityEvent, n)
-		for i := range evs {
-			k := round*n + i
-			at := base.Add(time.Duration(k) * time.Millisecond)
-			addr := fmt.Sprintf("203.0.113.%d", k%1000%250)
-			g := k / group
-			received := at
-			if group > 1 {
-				received = base.Add(time.Duration(g) * time.Millisecond)
-				at = received.Add(-time.Duration(k%group) * time.Second)
-			}
-			evs[i] = store.SecurityEvent{
-				ID: fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x/%d", g*2654435761%(1<<32), g, k%group), Device: fmt.Sprint("device-", g%100),
-				Hub: "hub-1", Source: "agent", Name: "Login", Time: at, LastTime: at, Count: 1,
-				RemoteAddress: addr, Result: "Fail", Received: received,
-				Fields: map[string]string{"Operation": "Login", "Result": "Fail", "UserName": "root",
-					"RemoteAddress": addr, "RemotePort": "52814", "Executable": "/usr/sbin/sshd", "ProcessId": "1234"},
-			}
-			if group > 1 {
-				evs[i].Group = fmt.Sprintf("%08x-4f2e-4c1a-9d3b-%012x", g*2654435761%(1<<32), g)
-			}
-		}
+		evs := benchEvents(round, n, group)
 		round++
 		b.StartTimer()
 		if _, err := s.PutSecurityEvents(b.Context(), evs); err != nil {
@@ -148,4 +156,25 @@ func benchPutSecurityEvents(b *testing.B, s store.Store, n, group int) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// benchTopSecurityEvents stores 200,000 events in groups of 10 and asks for
+// the top attacking sources over all of them (the overview's heaviest
+// query), reporting the events summed per second.
+func benchTopSecurityEvents(b *testing.B, s store.Store) {
+	const batches, n = 80, 2500
+	for r := range batches {
+		if _, err := s.PutSecurityEvents(b.Context(), benchEvents(r, n, 10)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := store.TopQuery{Name: "Login", Result: "Fail", Since: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC), By: store.TopByRemoteAddress}
+	b.ResetTimer()
+	for b.Loop() {
+		top, err := s.TopSecurityEvents(b.Context(), q)
+		if err != nil || len(top) != 10 || top[0].Events != batches*n/250 {
+			b.Fatalf("top = %+v, %v", top, err)
+		}
+	}
+	b.ReportMetric(float64(batches*n*b.N)/b.Elapsed().Seconds(), "events/s")
 }
