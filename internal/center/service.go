@@ -19,7 +19,7 @@ type Store interface {
 	SecurityEventsSince(ctx context.Context, since time.Time, names []string, fn func(store.SecurityEvent) error) error
 	DeleteSecurityEventsBefore(ctx context.Context, t time.Time) (int64, error)
 	DeleteClosedAlertsBefore(ctx context.Context, t time.Time) (int64, error)
-	ApplySnapshot(ctx context.Context, device, name string, full bool, items []store.DeviceItem) error
+	ApplySnapshots(ctx context.Context, snaps []store.Snapshot) error
 	TouchAgentSeen(ctx context.Context, seen map[string]store.AgentSeen) error
 }
 
@@ -358,7 +358,8 @@ func (s *Service) detectChunk(ctx context.Context, c storedChunk, agents map[str
 }
 
 // applySnapshots keeps each device's latest snapshot items: the new
-// snapshot events of a batch, grouped by device, name and mode.
+// snapshot events of a batch, grouped by device, name and mode, in one
+// transaction (one commit a batch on the store's single writer).
 func (s *Service) applySnapshots(ctx context.Context, events []Event) error {
 	type group struct {
 		device, name string
@@ -384,10 +385,12 @@ func (s *Service) applySnapshots(ctx context.Context, events []Event) error {
 		}
 		items[g] = append(items[g], store.DeviceItem{Key: e.ItemKey, Fields: e.Fields, Change: e.Change})
 	}
-	for _, g := range order {
-		if err := s.o.Store.ApplySnapshot(ctx, g.device, g.name, g.full, items[g]); err != nil {
-			return fmt.Errorf("center: snapshot state: %w", err)
-		}
+	snaps := make([]store.Snapshot, len(order))
+	for i, g := range order {
+		snaps[i] = store.Snapshot{Device: g.device, Name: g.name, Full: g.full, Items: items[g]}
+	}
+	if err := s.o.Store.ApplySnapshots(ctx, snaps); err != nil {
+		return fmt.Errorf("center: snapshot state: %w", err)
 	}
 	return nil
 }

@@ -45,6 +45,14 @@ type BaselineValue struct {
 	FirstSeen time.Time // set by the store
 }
 
+// Snapshot is one snapshot for ApplySnapshots: the items of one event name
+// of a device, in full or a difference.
+type Snapshot struct {
+	Device, Name string
+	Full         bool
+	Items        []DeviceItem
+}
+
 // PostureStore keeps the devices' latest state.
 type PostureStore interface {
 	// ApplySnapshot applies a snapshot of one event name to a device's
@@ -52,6 +60,9 @@ type PostureStore interface {
 	// that name, a diff adds or replaces its items and deletes those
 	// Removed. When a key occurs more than once the last occurrence wins.
 	ApplySnapshot(ctx context.Context, device, name string, full bool, items []DeviceItem) error
+	// ApplySnapshots applies several snapshots in one transaction, as
+	// ApplySnapshot would one after another: all or none.
+	ApplySnapshots(ctx context.Context, snaps []Snapshot) error
 	// ListDeviceItems returns a device's items of one name ("" = all
 	// names) ordered by name then key.
 	ListDeviceItems(ctx context.Context, device, name string) ([]DeviceItem, error)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -53,11 +54,49 @@ const (
 // ApplySnapshot applies a full or diff snapshot of one name to a device's
 // items in one transaction.
 func (s *Store) ApplySnapshot(ctx context.Context, device, name string, full bool, items []store.DeviceItem) error {
-	device, name = clean(device), clean(name)
+	now := s.timestamp()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.applySnapshot(ctx, tx, store.Snapshot{Device: device, Name: name, Full: full, Items: items}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("apply snapshot %q of device %q: %w", name, device, err)
+	}
+	return nil
+}
+
+// ApplySnapshots applies the snapshots in one transaction, by device and
+// name (so that concurrent callers lock rows in the same order), in their
+// order where a device and name repeat.
+func (s *Store) ApplySnapshots(ctx context.Context, snaps []store.Snapshot) error {
+	if len(snaps) == 0 {
+		return nil
+	}
+	snaps = slices.Clone(snaps)
+	slices.SortStableFunc(snaps, func(a, b store.Snapshot) int {
+		return cmp.Or(strings.Compare(clean(a.Device), clean(b.Device)), strings.Compare(clean(a.Name), clean(b.Name)))
+	})
+	now := s.timestamp()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, sn := range snaps {
+			if err := s.applySnapshot(ctx, tx, sn, now); err != nil {
+				return fmt.Errorf("snapshot %q of device %q: %w", sn.Name, sn.Device, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply %d snapshots: %w", len(snaps), err)
+	}
+	return nil
+}
+
+// applySnapshot applies one snapshot in tx.
+func (s *Store) applySnapshot(ctx context.Context, tx *sql.Tx, sn store.Snapshot, now time.Time) error {
+	device, name, full := clean(sn.Device), clean(sn.Name), sn.Full
 	// The last occurrence of each key wins; keys are written in order, so
 	// concurrent snapshots lock rows in the same order.
-	last := make(map[string]store.DeviceItem, len(items))
-	for _, it := range items {
+	last := make(map[string]store.DeviceItem, len(sn.Items))
+	for _, it := range sn.Items {
 		it.Key = clean(it.Key)
 		last[it.Key] = it
 	}
@@ -69,36 +108,29 @@ func (s *Store) ApplySnapshot(ctx context.Context, device, name string, full boo
 			upserts = append(upserts, k)
 		}
 	}
-	now := s.timestamp()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if full {
-			if _, err := tx.ExecContext(ctx, deleteItemsOfName, device, name); err != nil {
-				return err
-			}
+	if full {
+		if _, err := tx.ExecContext(ctx, deleteItemsOfName, device, name); err != nil {
+			return err
 		}
-		for chunk := range slices.Chunk(removes, itemsPerStatement) {
-			args := make([]any, 0, 2+len(chunk))
-			args = append(args, device, name)
-			for _, k := range chunk {
-				args = append(args, k)
-			}
-			if _, err := tx.ExecContext(ctx, deleteItemsHead+placeholderList(len(chunk), 3)+`)`, args...); err != nil {
-				return err
-			}
+	}
+	for chunk := range slices.Chunk(removes, itemsPerStatement) {
+		args := make([]any, 0, 2+len(chunk))
+		args = append(args, device, name)
+		for _, k := range chunk {
+			args = append(args, k)
 		}
-		for chunk := range slices.Chunk(upserts, itemsPerStatement) {
-			args := make([]any, 0, 5*len(chunk))
-			for _, k := range chunk {
-				args = append(args, device, name, k, encodeFields(last[k].Fields), now)
-			}
-			if _, err := tx.ExecContext(ctx, upsertItemsHead+s.rows(len(chunk), 5)+upsertItemsTail, args...); err != nil {
-				return err
-			}
+		if _, err := tx.ExecContext(ctx, deleteItemsHead+placeholderList(len(chunk), 3)+`)`, args...); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("apply snapshot %q of device %q: %w", name, device, err)
+	}
+	for chunk := range slices.Chunk(upserts, itemsPerStatement) {
+		args := make([]any, 0, 5*len(chunk))
+		for _, k := range chunk {
+			args = append(args, device, name, k, encodeFields(last[k].Fields), now)
+		}
+		if _, err := tx.ExecContext(ctx, upsertItemsHead+s.rows(len(chunk), 5)+upsertItemsTail, args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }

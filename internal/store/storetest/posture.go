@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -310,4 +311,39 @@ func testResponseActions(t *testing.T, s store.Store) {
 	diff(t, "limit", []store.ResponseAction{now, r}, list("", 2))
 	_, err := s.AddResponseAction(ctx, store.ResponseAction{ID: "release-1", Device: "d1", Action: "release"})
 	wantConflict(t, "AddResponseAction with a taken ID", err)
+}
+
+// testApplySnapshots checks that several snapshots in one call leave the
+// same items as one call each, in order, and that nothing is applied when
+// the call fails.
+func testApplySnapshots(t *testing.T, s store.Store) {
+	const lp = "ListeningPorts"
+	removed := port("80", "")
+	removed.Change = store.ItemRemoved
+	snaps := []store.Snapshot{
+		{Device: "d2", Name: lp, Full: true, Items: []store.DeviceItem{port("22", "dropbear")}},
+		{Device: "d1", Name: lp, Full: true, Items: []store.DeviceItem{port("22", "sshd"), port("80", "nginx")}},
+		{Device: "d1", Name: "LocalUsers", Full: true, Items: []store.DeviceItem{port("root", "")}},
+		// Later snapshots of d1's ports: a diff, then a diff removing.
+		{Device: "d1", Name: lp, Items: []store.DeviceItem{port("8080", "python")}},
+		{Device: "d1", Name: lp, Items: []store.DeviceItem{removed}},
+		{Device: "d2", Name: lp, Full: true, Items: []store.DeviceItem{port("2222", "dropbear")}},
+	}
+	if err := s.ApplySnapshots(t.Context(), snaps); err != nil {
+		t.Fatalf("ApplySnapshots: %v", err)
+	}
+	diff(t, "d1", []string{"ListeningPorts/22=sshd", "ListeningPorts/8080=python", "LocalUsers/root="}, itemsOf(t, s, "d1", ""))
+	diff(t, "d2", []string{"ListeningPorts/2222=dropbear"}, itemsOf(t, s, "d2", ""))
+	if err := s.ApplySnapshots(t.Context(), nil); err != nil {
+		t.Errorf("ApplySnapshots(nil): %v", err)
+	}
+
+	// A canceled call applies nothing.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.ApplySnapshots(ctx, []store.Snapshot{{Device: "d3", Name: lp, Full: true, Items: []store.DeviceItem{port("1", "x")}}})
+	if err == nil {
+		t.Error("ApplySnapshots with a canceled context: err = nil")
+	}
+	diff(t, "d3 after a failed call", []string{}, itemsOf(t, s, "d3", ""))
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CountAlerts", testCountAlerts},
 		{"DeleteClosedAlerts", testDeleteClosedAlerts},
 		{"ApplySnapshot", testApplySnapshot},
+		{"ApplySnapshots", testApplySnapshots},
 		{"AgentSeen", testAgentSeen},
 		{"RememberValues", testRememberValues},
 		{"DeleteDeviceKeepsHistory", testDeleteDeviceKeepsHistory},
