@@ -23,6 +23,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/moatsec/moat/internal/agent"
 	"github.com/moatsec/moat/internal/agent/agenttest"
+	"github.com/moatsec/moat/internal/center/centerapi"
 	"github.com/moatsec/moat/internal/center/notify"
 	"github.com/moatsec/moat/internal/center/respond"
 	"github.com/moatsec/moat/internal/client"
@@ -309,13 +310,19 @@ func TestReplayRaisesBruteForceAlerts(t *testing.T) {
 		return false
 	})
 	t.Logf("device refused %s after the hub accepted the attack", refused.Sub(accepted).Round(time.Millisecond))
-	d, err := c.GetDevice(ctx, e.Device)
-	if err != nil || d.Status != "quarantined" {
-		t.Fatalf("device after the response: %+v, %v", d.Status, err)
-	}
-	acts, err := c.ResponseActions(ctx, e.Device, 10)
-	if err != nil || len(acts) != 1 || acts[0].Actor != "response-policy:cut-brute-force" || acts[0].AlertID == "" {
-		t.Fatalf("response actions: %+v, %v", acts, err)
+	// The publisher is revoked first (the refusal above), then the
+	// device's status written and the action recorded.
+	waitFor(t, "the device's status to read quarantined", func() bool {
+		d, err := c.GetDevice(ctx, e.Device)
+		return err == nil && d.Status == "quarantined"
+	})
+	var acts []centerapi.ActionView
+	waitFor(t, "the response action to be recorded", func() bool {
+		acts, err = c.ResponseActions(ctx, e.Device, 10)
+		return err == nil && len(acts) > 0
+	})
+	if len(acts) != 1 || acts[0].Actor != "response-policy:cut-brute-force" || acts[0].AlertID == "" {
+		t.Fatalf("response actions: %+v", acts)
 	}
 }
 
