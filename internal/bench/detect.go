@@ -63,7 +63,7 @@ type countingStream struct {
 func (c *countingStream) Consume(ctx context.Context, durable string, maxBatch int, handle func(context.Context, []center.Record) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	return c.l.ConsumeSecurity(ctx, durable, maxBatch, func(ctx context.Context, batch []eventlog.SecurityEntry) error {
+	return c.l.ConsumeSecurity(ctx, durable, maxBatch, 0, func(ctx context.Context, batch []eventlog.SecurityEntry) error {
 		c.started.CompareAndSwap(0, time.Now().UnixNano())
 		recs := make([]center.Record, len(batch))
 		for i, e := range batch {

@@ -66,9 +66,10 @@ type Options struct {
 	AlertRetention time.Duration
 	// Durable is the consumer's name (default "center").
 	Durable string
-	// Batch is the most records handled at once (default 2000: the event
+	// Batch is the most records handled at once (default 5000: the event
 	// store's transactions and the per-batch state updates cost less per
-	// event in large batches; a quiet stream still gets each record at once).
+	// event in large batches; a quiet stream still gets each record at
+	// once). The stream also closes a batch at 32 MiB of records.
 	Batch      int
 	Clock      func() time.Time
 	Logger     *slog.Logger
@@ -104,7 +105,7 @@ func New(o Options) (*Service, error) {
 		o.Durable = "center"
 	}
 	if o.Batch <= 0 {
-		o.Batch = 2000
+		o.Batch = 5000
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

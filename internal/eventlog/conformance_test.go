@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -1037,7 +1038,7 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 			done := make(chan error, 1)
 			calls := 0
 			go func() {
-				done <- l.ConsumeSecurity(cctx, "center", 20, func(_ context.Context, batch []SecurityEntry) error {
+				done <- l.ConsumeSecurity(cctx, "center", 20, 0, func(_ context.Context, batch []SecurityEntry) error {
 					mu.Lock()
 					defer mu.Unlock()
 					calls++
@@ -1087,7 +1088,36 @@ func testConformance(t *testing.T, newLog func(t *testing.T) *Log) {
 		if diff := cmp.Diff(want(50, 70), got); diff != "" {
 			t.Fatalf("second run (-want +got):\n%s", diff)
 		}
-		if err := l.ConsumeSecurity(ctx, "bad.name", 1, nil); !errors.Is(err, ErrInvalid) {
+		// A batch closes once its data reaches maxBytes, whatever the
+		// record count allows.
+		var big []SecurityRecord
+		for i := range 30 {
+			big = append(big, SecurityRecord{Hub: "h", Source: "agent", Device: "d", ID: fmt.Sprint("big-", i), Data: bytes.Repeat([]byte{'x'}, 100)})
+		}
+		if _, err := l.AppendSecurity(ctx, big); err != nil {
+			t.Fatal(err)
+		}
+		bctx, bcancel := context.WithCancel(ctx)
+		seen, most := 0, 0
+		err := l.ConsumeSecurity(bctx, "bytes", 1000, 350, func(_ context.Context, batch []SecurityEntry) error {
+			n := 0
+			for _, e := range batch {
+				n += len(e.Data)
+				if len(e.Data) == 100 {
+					seen++
+				}
+			}
+			most = max(most, n)
+			if seen == 30 {
+				bcancel()
+			}
+			return nil
+		})
+		bcancel()
+		if err != nil || seen != 30 || most >= 350+100 {
+			t.Errorf("batches bounded by 350 bytes: err %v, %d of 30 records, largest batch %d bytes (want < 450)", err, seen, most)
+		}
+		if err := l.ConsumeSecurity(ctx, "bad.name", 1, 0, nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("bad durable name: %v", err)
 		}
 	})

@@ -314,13 +314,21 @@ func (l *Log) SecurityEnd(ctx context.Context) (uint64, error) {
 // acknowledged come again: handlers must tolerate seeing records twice.
 type SecurityHandler func(ctx context.Context, batch []SecurityEntry) error
 
+// DefaultSecurityBatchBytes is ConsumeSecurity's bound on the data of a
+// batch when the caller sets none: records are up to about 270 KiB each.
+const DefaultSecurityBatchBytes = 32 << 20
+
 // ConsumeSecurity follows the security stream with the durable consumer
 // named durable (created if missing, resuming where it stopped), handing
-// records to handle in batches of at most maxBatch: as many as are
-// available at once, so a quiet stream gets each record at once and a busy
-// one gets full batches. It returns when ctx ends (nil) or the stream is
+// records to handle in batches of at most maxBatch records, closed once
+// their data reaches maxBytes (≤ 0: DefaultSecurityBatchBytes): as many as
+// are available at once, so a quiet stream gets each record at once and a
+// busy one gets full batches. It returns when ctx ends (nil) or the stream is
 // unusable (an error).
-func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int, handle SecurityHandler) error {
+func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch, maxBytes int, handle SecurityHandler) error {
+	if maxBytes <= 0 {
+		maxBytes = DefaultSecurityBatchBytes
+	}
 	if !validBucket(durable) || maxBatch < 1 {
 		return fmt.Errorf("%w: security consumer %q, batch %d", ErrInvalid, durable, maxBatch)
 	}
@@ -349,6 +357,7 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 	prefix := l.securitySubject() + "."
 	var buf []SecurityEntry
 	var msgs []jetstream.Msg
+	bufBytes := 0
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
@@ -376,7 +385,7 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 				break
 			}
 		}
-		buf, msgs = buf[:0], msgs[:0]
+		buf, msgs, bufBytes = buf[:0], msgs[:0], 0
 		return nil
 	}
 	for ctx.Err() == nil {
@@ -419,6 +428,11 @@ func (l *Log) ConsumeSecurity(ctx context.Context, durable string, maxBatch int,
 				continue
 			}
 			buf, msgs = append(buf, e), append(msgs, m)
+			if bufBytes += len(e.Data); bufBytes >= maxBytes {
+				if err := flush(); err != nil {
+					return nil // ctx ended
+				}
+			}
 		}
 		if err := flush(); err != nil {
 			return nil // ctx ended

@@ -137,7 +137,7 @@ func (s *Server) stopCenter(ctx context.Context) {
 type stream struct{ l *eventlog.Log }
 
 func (st stream) Consume(ctx context.Context, durable string, maxBatch int, handle func(context.Context, []center.Record) error) error {
-	return st.l.ConsumeSecurity(ctx, durable, maxBatch, func(ctx context.Context, batch []eventlog.SecurityEntry) error {
+	return st.l.ConsumeSecurity(ctx, durable, maxBatch, 0, func(ctx context.Context, batch []eventlog.SecurityEntry) error {
 		recs := make([]center.Record, len(batch))
 		for i, e := range batch {
 			recs[i] = center.Record{Sequence: e.Sequence, Time: e.Time, Hub: e.Hub, Source: e.Source, Device: e.Device, Data: e.Data}
