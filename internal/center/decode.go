@@ -163,21 +163,29 @@ func decodeAgentStrict(r Record) ([]Event, *AgentMessage, error) {
 			e.ID = ev.ID + "/" + strconv.Itoa(i)
 			e.Fields = Flatten(it)
 			e.ItemKey = it.Key()
-			if a, ok := secmsg.AggregateOf(it); ok {
-				e.Count = a.Hits()
-				if t, err := secmsg.ParseTime(a.FirstSeen); err == nil {
-					e.Time = t
-				}
-				if t, err := secmsg.ParseTime(a.LastSeen); err == nil {
-					e.LastTime = t
-				}
-			}
+			e.aggregate(it)
 			e.Change = e.Fields["Change"]
 			delete(e.Fields, "Change")
 			out = append(out, e)
 		}
 	}
 	return out, &AgentMessage{Device: dev, Hub: r.Hub, Bytes: len(ar.Message), Events: len(m.Events)}, nil
+}
+
+// aggregate takes an aggregated item's hit count and first and last times
+// (the event's timestamp stays when they do not parse).
+func (e *Event) aggregate(it secmsg.Item) {
+	a, ok := secmsg.AggregateOf(it)
+	if !ok {
+		return
+	}
+	e.Count = a.Hits()
+	if t, err := secmsg.ParseTime(a.FirstSeen); err == nil {
+		e.Time = t
+	}
+	if t, err := secmsg.ParseTime(a.LastSeen); err == nil {
+		e.LastTime = t
+	}
 }
 
 // Flatten returns an item's fields by their JSON names, as strings

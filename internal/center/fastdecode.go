@@ -655,15 +655,7 @@ func (d *fastDecoder) payload(ev *secmsg.Event) error {
 		e.ID = ev.ID + "/" + strconv.Itoa(i)
 		e.Fields, e.Change = typ.flatten(&d.vals)
 		e.ItemKey = d.key(typ, it)
-		if a, ok := secmsg.AggregateOf(it); ok {
-			e.Count = a.Hits()
-			if t, err := secmsg.ParseTime(a.FirstSeen); err == nil {
-				e.Time = t
-			}
-			if t, err := secmsg.ParseTime(a.LastSeen); err == nil {
-				e.LastTime = t
-			}
-		}
+		e.aggregate(it)
 		d.out = append(d.out, e)
 	}
 	if _, err := d.dec.ReadToken(); err != nil {

@@ -103,21 +103,29 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 	}
 }
 
+// migrator opens the database at url and a goose provider of the
+// migrations on it; the connection closes when the test ends.
+func migrator(t *testing.T, url string) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, p
+}
+
 // TestMigrationsDown checks that every migration can be rolled back and
 // applied again.
 func TestMigrationsDown(t *testing.T) {
 	url := pgtest.NewSchema(t)
 	s := openURL(t, url)
 	s.Close()
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := migrator(t, url)
 	if _, err := p.DownTo(t.Context(), 0); err != nil {
 		t.Fatalf("down: %v", err)
 	}
@@ -133,15 +141,7 @@ func TestSecurityEventsSurviveMigrations(t *testing.T) {
 	s := openURL(t, url)
 	storetest.SecurityEventsSurviveMigrations(t, s, func(t *testing.T) store.Store {
 		s.Close()
-		db, err := sql.Open("pgx", url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, p := migrator(t, url)
 		if _, err := p.DownTo(t.Context(), 4); err != nil {
 			t.Fatalf("down to 4: %v", err)
 		}
