@@ -167,7 +167,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	if err != nil {
 		return PipelineResult{}, err
 	}
-	eng := detect.New(set, detect.Options{Baseline: detect.NewMemoryBaseline()})
+	eng := detect.New(set, detect.Options{Baseline: center.NewStoreBaseline(o.Store, 0)}) // as the server does
 	cs := &countingStream{l: o.Log, want: o.Records, done: make(chan struct{})}
 	alerts := &countingAlerts{next: center.StoreAlerts{Store: o.Store}}
 	svc, err := center.New(center.Options{Store: o.Store, Stream: cs, Detector: eng, Alerts: alerts, Durable: "bench-pipeline",

@@ -38,6 +38,8 @@ type Detector interface {
 	Warm(events []*Event)
 	// MaxHorizon is the longest time a rule looks back.
 	MaxHorizon() time.Duration
+	// Forget drops what the detector remembers of a device's baselines.
+	Forget(device string)
 }
 
 // Notifier is told of every raised or grown alert (notify.Notifier). It
@@ -82,6 +84,9 @@ type Service struct {
 
 	mu sync.Mutex // serializes handle and tick (the detector is single-threaded)
 	m  metrics
+
+	forgetMu sync.Mutex
+	forget   map[string]struct{} // devices to forget before the next detection
 }
 
 type metrics struct {
@@ -133,6 +138,30 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
+// ForgetDevice makes the detector forget what it remembers of a device's
+// baselines before it detects again (a device deleted, maybe registered
+// again). It never waits for detection: it is called from device changes,
+// which a response made during detection may cause.
+func (s *Service) ForgetDevice(device string) {
+	s.forgetMu.Lock()
+	defer s.forgetMu.Unlock()
+	if s.forget == nil {
+		s.forget = map[string]struct{}{}
+	}
+	s.forget[device] = struct{}{}
+}
+
+// applyForget hands the devices to forget to the detector (s.mu held).
+func (s *Service) applyForget() {
+	s.forgetMu.Lock()
+	devices := s.forget
+	s.forget = nil
+	s.forgetMu.Unlock()
+	for d := range devices {
+		s.o.Detector.Forget(d)
+	}
+}
+
 // Run warms the detector from the stored events, then follows the security
 // stream until ctx ends, evaluating absence rules and applying retention
 // on the side.
@@ -181,6 +210,7 @@ func (s *Service) housekeeping(ctx context.Context) {
 		}
 		now := s.o.Clock()
 		s.mu.Lock()
+		s.applyForget()
 		dets := s.o.Detector.Tick(ctx, now)
 		s.raise(ctx, dets)
 		s.mu.Unlock()
@@ -346,6 +376,7 @@ func (s *Service) detectChunk(ctx context.Context, c storedChunk, agents map[str
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.applyForget()
 	stored := 0
 	for i := range events {
 		if !inserted[i] {

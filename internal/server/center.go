@@ -72,7 +72,11 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 	if _, _, err := w.Reload(); err != nil {
 		s.logger.Error("detection rules refused; the built-in rules run", "dir", s.cfg.RulesDir, "err", err)
 	}
-	eng := detect.New(w.Current(), detect.Options{Clock: clock, Baseline: baseline{s.store}, Devices: &registered{s: s}, Logger: s.logger.With("component", "detect")})
+	// The baseline's memory forgets a device on any change to it, here or
+	// (through the device-change notifications) on another node: deleting
+	// a device deletes its stored baseline.
+	bl := center.NewStoreBaseline(s.store, 0)
+	eng := detect.New(w.Current(), detect.Options{Clock: clock, Baseline: bl, Devices: &registered{s: s}, Logger: s.logger.With("component", "detect")})
 	ncfg, err := s.loadNotifications(ctx)
 	if err != nil {
 		s.logger.Error("notification settings unreadable; none sent until they are set again", "err", err)
@@ -87,6 +91,18 @@ func (s *Server) startCenter(ctx context.Context, clock func() time.Time, manage
 		Notifier: n, Responder: resp, Retention: s.cfg.SecurityRetention, AlertRetention: s.cfg.AlertRetention, Clock: clock, Logger: s.logger.With("component", "center"), Registerer: reg})
 	if err != nil {
 		return nil, err
+	}
+	// A change to a device, here or (through the device-change
+	// notifications) on another node, makes the baseline's memory and the
+	// detector forget it: deleting a device deletes its stored baseline,
+	// and the device registered again learns a new one.
+	forget := func(id string) {
+		bl.Forget(id)
+		svc.ForgetDevice(id)
+	}
+	s.devices.OnChange(forget)
+	if _, err := s.log.OnNotify(deviceChangesTopic, func(id []byte) { forget(string(id)) }); err != nil {
+		return nil, fmt.Errorf("server: subscribe to device changes: %w", err)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	cp := &centerParts{svc: svc, engine: eng, watcher: w, notifier: n, responder: resp, cancel: cancel, done: make(chan struct{})}
@@ -144,25 +160,6 @@ func (st stream) Consume(ctx context.Context, durable string, maxBatch int, hand
 		}
 		return handle(ctx, recs)
 	})
-}
-
-// baseline is the newvalue rules' memory, in the store. A device has
-// learned a rule once a marker is stored for it (put on the first question,
-// which the engine asks once per device before learning), under the rule id
-// with a '#' suffix: no rule id has one, so no value can imitate it.
-type baseline struct{ st store.Store }
-
-func (b baseline) Remember(ctx context.Context, device, rule, value string) (bool, error) {
-	isNew, err := b.st.RememberValues(ctx, []store.BaselineValue{{Device: device, Rule: rule, Value: value}})
-	if err != nil {
-		return false, err
-	}
-	return isNew[0], nil
-}
-
-func (b baseline) Learned(ctx context.Context, device, rule string) (bool, error) {
-	isNew, err := b.Remember(ctx, device, rule+"#learned", "learned")
-	return !isNew, err
 }
 
 // registered lists the registry's devices for absence rules. The engine

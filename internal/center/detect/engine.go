@@ -223,6 +223,22 @@ func (en *Engine) Warm(events []*center.Event) {
 	p.out, p.ctx = nil, nil
 }
 
+// Forget drops what the engine remembers of a device's baselines (whether
+// the newvalue rules have asked the baseline about it, and the snapshot
+// being learned), so that a device deleted and registered again learns a
+// new baseline from its first full snapshot. Like Process, it runs on the
+// processing goroutine.
+func (en *Engine) Forget(device string) {
+	for _, rn := range en.load().runners {
+		if nv, ok := rn.(*newValue); ok {
+			if it := nv.learn.getString(device); it != nil {
+				nv.learn.remove(it)
+				nv.nkeys.Store(int64(nv.learn.len()))
+			}
+		}
+	}
+}
+
 // MaxHorizon returns the longest window of the active rules: how far back
 // Warm needs events.
 func (en *Engine) MaxHorizon() time.Duration {
