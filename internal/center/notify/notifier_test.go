@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -248,6 +249,9 @@ func TestCloseDrainsQueue(t *testing.T) {
 
 func TestCloseGivesUp(t *testing.T) {
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body is read first: net/http notices a client that hung up
+		// (and cancels r's context) only once the body is consumed.
+		_, _ = io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
 	}))
 	defer hang.Close()
