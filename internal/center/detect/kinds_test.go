@@ -144,6 +144,29 @@ func TestNewValue(t *testing.T) {
 	if len(ds) != 1 || ds[0].Key != "tcp|7777" {
 		t.Errorf("after restart: %+v", ds)
 	}
+
+	// The device deleted (its baseline with it) and registered again:
+	// once the engine forgets it, its first Full is learned again.
+	b.forgetDevice("d")
+	en.Forget("d")
+	if ds := run(en, snapshot("d", "ListeningPorts", t0.Add(2*time.Hour), port("22"), port("3333"))...); len(ds) != 0 {
+		t.Errorf("first Full after Forget: %+v, want it learned", ds)
+	}
+	if ds := run(en, item("d", "ListeningPorts", "Diff", "Added", t0.Add(3*time.Hour), port("7777"))); len(ds) != 1 || ds[0].Key != "tcp|7777" {
+		t.Errorf("a port of the old baseline after Forget: %+v, want it new", ds)
+	}
+}
+
+// forgetDevice drops a device's values, as deleting a device does in the
+// store.
+func (b *MemoryBaseline) forgetDevice(device string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.values {
+		if k[0] == device {
+			delete(b.values, k)
+		}
+	}
 }
 
 type failingBaseline struct{}
